@@ -1,0 +1,60 @@
+/**
+ * The one error catalogue of mqgate.
+ *
+ * Every error a user can see has a stable `code` (`MQ_ERR_<AREA>_<WHAT>`), the HTTP status the
+ * REST layer answers with, and whether retrying the same request may succeed. Adapters translate
+ * broker errors into these at their edge. Expected outcomes on the hot path (a full disk, an
+ * oversize message) are status values, not exceptions: see `PutMessageStatus` in `src/store`.
+ */
+
+export interface ErrorSpec {
+  readonly statusCode: number;
+  readonly retriable: boolean;
+  /** One line a person can act on; `%s` is replaced by the detail given at the throw site. */
+  readonly message: string;
+}
+
+export const ErrorCodes = {
+  MQ_ERR_CONFIG_INVALID: { statusCode: 500, retriable: false, message: 'invalid configuration: %s' },
+  MQ_ERR_MESSAGE_ILLEGAL: { statusCode: 400, retriable: false, message: 'illegal message: %s' },
+  MQ_ERR_MESSAGE_TOO_LARGE: { statusCode: 413, retriable: false, message: 'message too large: %s' },
+  MQ_ERR_TOPIC_INVALID: { statusCode: 400, retriable: false, message: 'invalid topic name: %s' },
+  MQ_ERR_TOPIC_NOT_FOUND: { statusCode: 404, retriable: false, message: 'topic not found: %s' },
+  MQ_ERR_MSG_NOT_FOUND: { statusCode: 404, retriable: false, message: 'message not found: %s' },
+  MQ_ERR_MSGID_INVALID: { statusCode: 400, retriable: false, message: 'invalid message id: %s' },
+  MQ_ERR_STORE_CORRUPT: { statusCode: 500, retriable: false, message: 'store data corrupted: %s' },
+  MQ_ERR_STORE_IO: { statusCode: 503, retriable: true, message: 'store I/O failure: %s' },
+  MQ_ERR_STORE_NOT_WRITABLE: { statusCode: 503, retriable: true, message: 'store not writable: %s' },
+  MQ_ERR_STORE_CLOSED: { statusCode: 503, retriable: true, message: 'store is closed: %s' },
+  MQ_ERR_STORE_LOCKED: { statusCode: 500, retriable: false, message: 'store directory in use: %s' },
+  MQ_ERR_FLUSH_TIMEOUT: { statusCode: 504, retriable: true, message: 'disk flush timed out: %s' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class MqgateError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly retriable: boolean;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; details?: unknown }) {
+    const spec: ErrorSpec = ErrorCodes[code];
+    super(spec.message.replace('%s', detail), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MqgateError';
+    this.code = code;
+    this.statusCode = spec.statusCode;
+    this.retriable = spec.retriable;
+    this.details = options?.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isMqgateError(e: unknown): e is MqgateError {
+  return e instanceof MqgateError;
+}

@@ -1,0 +1,15 @@
+/**
+ * Java's `String.hashCode()` over UTF-16 code units, as a signed 32-bit integer. RocketMQ
+ * stores `tag.hashCode()` as the tags code of a ConsumeQueue entry and 4.x clients pick an
+ * ordered message's queue with it, so mqgate computes it the same way.
+ */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The tags code a ConsumeQueue entry holds for a message with this tag (0 when untagged). */
+export function tagsCode(tag: string | undefined): number {
+  return tag === undefined || tag.length === 0 ? 0 : javaStringHashCode(tag);
+}

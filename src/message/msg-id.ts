@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Message ids: 16 bytes, shown as 32 upper-case hex characters (the shape of RocketMQ's
+ * UNIQ_KEY, so ids coming from RocketMQ fit unchanged).
+ *
+ *   0        6        9               16
+ *   +--------+--------+---------------+
+ *   | ms (6) | seq (3)| process (7)   |
+ *   +--------+--------+---------------+
+ *
+ * ms: Unix time in milliseconds when the id was made (ids sort by time);
+ * seq: a per-process counter (monotonic order within one process and millisecond);
+ * process: random bytes drawn once per process, so two gateways never collide.
+ * The id is made at send time and travels with the message (migration keeps it): it is
+ * never derived from a storage position.
+ */
+export const MSG_ID_BYTES = 16;
+
+const processTag = randomBytes(7);
+let seq = randomBytes(3).readUIntBE(0, 3);
+let lastMs = 0;
+
+export function newMsgIdBytes(now: number = Date.now()): Buffer {
+  const out = Buffer.allocUnsafe(MSG_ID_BYTES);
+  writeNewMsgId(out, 0, now);
+  return out;
+}
+
+/** Writes a fresh id into `buf` at `offset` without allocating. */
+export function writeNewMsgId(buf: Buffer, offset: number, now: number = Date.now()): void {
+  // never step back in time within one process (clock adjustments)
+  const ms = now > lastMs ? now : lastMs;
+  lastMs = ms;
+  seq = (seq + 1) & 0xffffff;
+  buf.writeUIntBE(ms, offset, 6);
+  buf.writeUIntBE(seq, offset + 6, 3);
+  processTag.copy(buf, offset + 9);
+}
+
+export function newMsgId(now?: number): string {
+  return msgIdToString(newMsgIdBytes(now), 0);
+}
+
+export function msgIdToString(buf: Uint8Array, offset = 0): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + offset, MSG_ID_BYTES).toString('hex').toUpperCase();
+}
+
+const HEX32 = /^[0-9a-fA-F]{32}$/;
+
+export function isMsgId(s: string): boolean {
+  return HEX32.test(s);
+}
+
+/** Writes a textual id into `buf`; the caller has checked it with `isMsgId`. */
+export function writeMsgId(buf: Buffer, offset: number, id: string): void {
+  buf.write(id, offset, MSG_ID_BYTES, 'hex');
+}
+
+/** Milliseconds encoded in an id made by mqgate (ids from other systems give arbitrary values). */
+export function msgIdTime(id: string): number {
+  return Number.parseInt(id.slice(0, 12), 16);
+}
