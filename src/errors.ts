@@ -40,7 +40,10 @@ export class MqgateError extends Error {
 
   constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; details?: unknown }) {
     const spec: ErrorSpec = ErrorCodes[code];
-    super(spec.message.replace('%s', detail), options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      spec.message.replace('%s', detail),
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'MqgateError';
     this.code = code;
     this.statusCode = spec.statusCode;

@@ -163,7 +163,10 @@ export function writeRecord(
   buf.writeUInt32LE(plan.bodyLen, p);
   p += 4;
   buf.set(msg.body, p);
-  const crc = crc32(buf.subarray(off + OFF_CRC + 4, off + plan.size), crc32(buf.subarray(off, off + OFF_CRC)));
+  const crc = crc32(
+    buf.subarray(off + OFF_CRC + 4, off + plan.size),
+    crc32(buf.subarray(off, off + OFF_CRC)),
+  );
   buf.writeUInt32LE(crc, off + OFF_CRC);
   return msgIdToString(buf, off + OFF_MSG_ID);
 }
@@ -199,8 +202,7 @@ export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize
     return { kind: 'corrupt', reason: `record length ${size} out of bounds` };
   if (end - off < size) return { kind: 'short', need: size };
   const crc = crc32(buf.subarray(off + OFF_CRC + 4, off + size), crc32(buf.subarray(off, off + OFF_CRC)));
-  if (crc !== buf.readUInt32LE(off + OFF_CRC))
-    return { kind: 'corrupt', reason: 'CRC mismatch', size };
+  if (crc !== buf.readUInt32LE(off + OFF_CRC)) return { kind: 'corrupt', reason: 'CRC mismatch', size };
   if (!fieldsFit(buf, off, size)) return { kind: 'corrupt', reason: 'field lengths do not add up', size };
   return { kind: 'record', size };
 }

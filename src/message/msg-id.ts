@@ -43,7 +43,9 @@ export function newMsgId(now?: number): string {
 }
 
 export function msgIdToString(buf: Uint8Array, offset = 0): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + offset, MSG_ID_BYTES).toString('hex').toUpperCase();
+  return Buffer.from(buf.buffer, buf.byteOffset + offset, MSG_ID_BYTES)
+    .toString('hex')
+    .toUpperCase();
 }
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
  * or sooner after `wakeup()`; runs never overlap; `stop()` waits for the running one to end.
  * A run that throws is logged and the loop goes on.
  */
-export abstract class LoopService {
+export class LoopService {
   readonly name: string;
   #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
@@ -13,14 +13,14 @@ export abstract class LoopService {
   #stopped = true;
   #wakeupPending = false;
   protected readonly log: Logger;
+  readonly #run: () => Promise<void>;
 
-  constructor(name: string, intervalMs: number, log: Logger) {
+  constructor(name: string, intervalMs: number, log: Logger, run: () => Promise<void>) {
     this.name = name;
+    this.#run = run;
     this.#intervalMs = intervalMs;
     this.log = log.child({ service: name });
   }
-
-  protected abstract run(): Promise<void>;
 
   start(): void {
     if (!this.#stopped) return;
@@ -54,7 +54,7 @@ export abstract class LoopService {
   #tick(): void {
     this.#timer = undefined;
     if (this.#stopped) return;
-    this.#running = this.run()
+    this.#running = this.#run()
       .catch((err: unknown) => this.log.error({ err }, `${this.name} run failed`))
       .finally(() => {
         this.#running = undefined;

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './message/index.js';
+export * from './store/index.js';

@@ -1,0 +1,379 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { MqgateError } from '../errors.js';
+import type { DispatchInfo } from '../message/codec.js';
+import { isPlanProblem, planRecord } from '../message/codec.js';
+import { tagsCode } from '../message/hash.js';
+import type { MessageInput, StoredMessage } from '../message/message.js';
+import { isMsgId } from '../message/msg-id.js';
+import { CommitLog } from './commit-log.js';
+import { ConsumeQueueTable } from './consume-queue-table.js';
+import { writeFileAtomicSync } from './fs-util.js';
+import { KeyIndex } from './key-index.js';
+import type { ResolvedStoreOptions, StoreOptions } from './options.js';
+import { RECORD_OVERHEAD, resolveStoreOptions } from './options.js';
+import { RecordReader } from './record-reader.js';
+import type { MessageFilter } from './record-reader.js';
+import type { RecoveryReport } from './recovery.js';
+import { scanCommitLog } from './recovery.js';
+import type { RetentionReport } from './retention.js';
+import { cleanExpiredSegments } from './retention.js';
+import { LoopService } from './service.js';
+import type { GetMessageResult, PutMessageResult } from './status.js';
+import { PutMessageStatus } from './status.js';
+import { StoreLock } from './store-lock.js';
+
+interface Checkpoint {
+  readonly version: 1;
+  /** Every record below this offset has its ConsumeQueue entry on disk. */
+  readonly consumeQueueEnd: number;
+  readonly savedAt: number;
+}
+
+/**
+ * The embedded log (RocketMQ's DefaultMessageStore): one CommitLog for all topics, a
+ * ConsumeQueue per topic-queue and a KeyIndex, both built by dispatching each written record.
+ *
+ * `open()` recovers: it cuts a torn tail, replays the records after the last checkpoint into
+ * ConsumeQueue and KeyIndex and reports what it found. Background services flush (ASYNC_FLUSH),
+ * checkpoint and delete expired segments.
+ */
+export class MessageStore {
+  readonly options: ResolvedStoreOptions;
+  readonly recovery: RecoveryReport;
+  readonly #log: Logger;
+  readonly #commitLog: CommitLog;
+  readonly #cqs: ConsumeQueueTable;
+  readonly #index: KeyIndex;
+  readonly #reader: RecordReader;
+  readonly #lock: StoreLock;
+  readonly #services: LoopService[];
+  /** Next queue offset of each topic-queue, handed out at append time. */
+  readonly #nextOffsets = new Map<string, number>();
+  /** End of what ConsumeQueue and KeyIndex hold. */
+  #dispatchedEnd = 0;
+  #closed = false;
+
+  private constructor(
+    options: ResolvedStoreOptions,
+    parts: { commitLog: CommitLog; cqs: ConsumeQueueTable; index: KeyIndex; lock: StoreLock },
+    recovery: RecoveryReport,
+  ) {
+    this.options = options;
+    this.#log = options.logger.child({ component: 'store' });
+    this.#commitLog = parts.commitLog;
+    this.#cqs = parts.cqs;
+    this.#index = parts.index;
+    this.#lock = parts.lock;
+    this.recovery = recovery;
+    this.#dispatchedEnd = recovery.end;
+    this.#reader = new RecordReader(this.#commitLog, this.#cqs, options.maxMessageSize + RECORD_OVERHEAD);
+    this.#commitLog.setHooks({
+      dispatch: (infos) => this.#dispatch(infos),
+      rewind: () => this.#resetNextOffsets(),
+    });
+    this.#resetNextOffsets();
+    const log = options.logger;
+    this.#services = [
+      new LoopService('flush-commitlog', options.flushIntervalMs, log, () => this.#commitLog.flush()),
+      new LoopService('checkpoint', options.checkpointIntervalMs, log, () => this.#checkpoint()),
+      new LoopService('clean-commitlog', options.cleanIntervalMs, log, async () => {
+        if (options.deleteWhen.includes(new Date().getHours())) await this.cleanExpiredFiles();
+      }),
+    ];
+    for (const s of this.#services) s.start();
+  }
+
+  /** Opens (and recovers) the store in `options.dataDir`. */
+  static async open(opts: StoreOptions): Promise<MessageStore> {
+    const options = resolveStoreOptions(opts);
+    const log = options.logger.child({ component: 'store' });
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    const lock = StoreLock.acquire(options.dataDir);
+    try {
+      const commitLog = new CommitLog(options, options.logger);
+      const cqs = new ConsumeQueueTable(options.dataDir, options.consumeQueueFileEntries);
+      const index = new KeyIndex(options.dataDir, options.indexSlots, options.indexEntries, options.logger);
+      commitLog.openSegments();
+      cqs.load();
+      await index.load();
+      const recovery = await MessageStore.#recover(options, commitLog, cqs, index);
+      log.info({ recovery }, 'store opened');
+      if (recovery.truncated !== undefined || recovery.corrupt.length > 0)
+        log.warn({ truncated: recovery.truncated, corrupt: recovery.corrupt }, 'recovery found damaged data');
+      return new MessageStore(options, { commitLog, cqs, index, lock }, recovery);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  static async #recover(
+    options: ResolvedStoreOptions,
+    commitLog: CommitLog,
+    cqs: ConsumeQueueTable,
+    index: KeyIndex,
+  ): Promise<RecoveryReport> {
+    const started = performance.now();
+    const min = commitLog.minOffset;
+    const last = commitLog.segments.at(-1);
+    const dataEnd = last === undefined ? min : last.start + last.length;
+    // a checkpoint past the data (the OS lost unflushed bytes) falls back to a segment start
+    const fallback = last === undefined ? min : last.start;
+    const clamp = (v: number | undefined): number =>
+      v === undefined || v < min ? min : v > dataEnd ? fallback : v;
+    const cp = MessageStore.#readCheckpoint(options.dataDir);
+    const cqFrom = clamp(cp?.consumeQueueEnd);
+    const indexFrom = clamp(index.indexedEnd);
+    const from = Math.min(cqFrom, indexFrom);
+    let replaced = cqs.truncateFrom(cqFrom);
+    const placeholdersBefore = cqs.placeholders;
+    const scan = await scanCommitLog(
+      commitLog,
+      from,
+      options.maxMessageSize + RECORD_OVERHEAD,
+      (info) => {
+        if (info.commitLogOffset >= cqFrom) cqs.stage(info, tagsCode(info.tag));
+        if (info.commitLogOffset >= indexFrom) index.put(info);
+      },
+      () => cqs.writeStaged(),
+    );
+    index.endRound(scan.end);
+    if (scan.end < cqFrom) replaced += cqs.truncateFrom(scan.end);
+    let truncated: RecoveryReport['truncated'];
+    const cut = await commitLog.truncateTo(scan.end);
+    if (scan.stop !== undefined || cut.cutBytes > 0 || cut.removedSegments.length > 0) {
+      truncated = {
+        at: scan.end,
+        reason: scan.stop?.reason ?? 'bytes past the end of valid data',
+        cutBytes: cut.cutBytes,
+        removedSegments: cut.removedSegments,
+      };
+    }
+    await cqs.flush();
+    await index.flush();
+    MessageStore.#writeCheckpoint(options.dataDir, scan.end);
+    return {
+      durationMs: Math.round(performance.now() - started),
+      scannedFrom: from,
+      scannedBytes: scan.bytes,
+      records: scan.records,
+      end: scan.end,
+      ...(truncated === undefined ? {} : { truncated }),
+      corrupt: scan.corrupt,
+      consumeQueueEntriesReplaced: replaced,
+      placeholders: cqs.placeholders - placeholdersBefore,
+    };
+  }
+
+  static #readCheckpoint(dir: string): Checkpoint | undefined {
+    const p = path.join(dir, 'checkpoint');
+    if (!fs.existsSync(p)) return undefined;
+    try {
+      const cp = JSON.parse(fs.readFileSync(p, 'utf8')) as Partial<Checkpoint>;
+      return typeof cp.consumeQueueEnd === 'number' ? (cp as Checkpoint) : undefined;
+    } catch {
+      return undefined; // unreadable: replay everything
+    }
+  }
+
+  static #writeCheckpoint(dir: string, consumeQueueEnd: number): void {
+    const cp: Checkpoint = { version: 1, consumeQueueEnd, savedAt: Date.now() };
+    writeFileAtomicSync(path.join(dir, 'checkpoint'), JSON.stringify(cp));
+  }
+
+  async #checkpoint(): Promise<void> {
+    // only claim what the CommitLog itself has on disk
+    const end = Math.min(this.#dispatchedEnd, this.#commitLog.flushedEnd);
+    await this.#cqs.flush();
+    await this.#index.flush();
+    MessageStore.#writeCheckpoint(this.options.dataDir, end);
+  }
+
+  #dispatch(infos: readonly DispatchInfo[]): void {
+    for (const info of infos) {
+      const gap = this.#cqs.stage(info, tagsCode(info.tag));
+      if (gap > 0)
+        this.#log.error({ topic: info.topic, queueId: info.queueId, gap }, 'queue offsets skipped');
+      this.#index.put(info);
+    }
+    this.#cqs.writeStaged();
+    this.#index.endRound(this.#commitLog.writeEnd);
+    this.#dispatchedEnd = this.#commitLog.writeEnd;
+  }
+
+  #resetNextOffsets(): void {
+    this.#nextOffsets.clear();
+    for (const cq of this.#cqs.all()) this.#nextOffsets.set(`${cq.topic}-${cq.queueId}`, cq.maxOffset);
+  }
+
+  // ------------------------------------------------------------------ write
+
+  putMessage(msg: MessageInput): Promise<PutMessageResult> {
+    return this.putMessages([msg]).then((r) => r[0] as PutMessageResult);
+  }
+
+  /**
+   * Appends messages; each gets its own result. The records are written together and, under
+   * SYNC_FLUSH, acknowledged after one shared fsync.
+   */
+  async putMessages(msgs: readonly MessageInput[]): Promise<PutMessageResult[]> {
+    if (this.#closed)
+      return msgs.map(() => ({
+        status: PutMessageStatus.SERVICE_NOT_AVAILABLE,
+        reason: 'the store is closed',
+      }));
+    const now = Date.now();
+    const results: (PutMessageResult | DispatchInfo)[] = [];
+    let written = 0;
+    for (const msg of msgs) {
+      const plan = planRecord(msg, this.options.maxMessageSize);
+      if (isPlanProblem(plan)) {
+        results.push({ status: plan.problem, reason: plan.reason });
+        continue;
+      }
+      const key = `${msg.topic}-${msg.queueId}`;
+      const queueOffset = this.#nextOffsets.get(key) ?? 0;
+      results.push(this.#commitLog.encode(msg, plan, queueOffset, now));
+      this.#nextOffsets.set(key, queueOffset + 1);
+      written++;
+    }
+    if (written === 0) return results as PutMessageResult[];
+    const outcome = await this.#commitLog.commit();
+    return results.map((r) => {
+      if ('status' in r) return r;
+      if (outcome === 'OS_WRITE_FAILED')
+        return {
+          status: PutMessageStatus.OS_WRITE_FAILED,
+          reason: 'the disk refused the write; see the server log',
+        };
+      return {
+        status: outcome === 'OK' ? PutMessageStatus.PUT_OK : PutMessageStatus.FLUSH_DISK_TIMEOUT,
+        msgId: r.msgId,
+        queueId: r.queueId,
+        queueOffset: r.queueOffset,
+        commitLogOffset: r.commitLogOffset,
+        storeTimestamp: r.storeTimestamp,
+        storeSize: r.size,
+      };
+    });
+  }
+
+  // ------------------------------------------------------------------ read
+
+  /** Reads up to `maxMessages` from a queue starting at `offset` (RocketMQ's getMessage). */
+  getMessages(
+    topic: string,
+    queueId: number,
+    offset: number,
+    maxMessages: number,
+    opts?: { filter?: MessageFilter; maxBytes?: number },
+  ): Promise<GetMessageResult> {
+    return this.#reader.getMessages(topic, queueId, offset, maxMessages, opts);
+  }
+
+  /** The message with this id, found through the KeyIndex (never by a scan); newest copy first. */
+  async getByMsgId(msgId: string): Promise<StoredMessage | undefined> {
+    if (!isMsgId(msgId)) throw new MqgateError('MQ_ERR_MSGID_INVALID', `"${msgId}" is not 32 hex characters`);
+    const id = KeyIndex.msgIdKey(msgId);
+    for (const hit of await this.#index.lookup(id, 0, Number.MAX_SAFE_INTEGER, 32)) {
+      const m = await this.#reader.readAt(hit.commitLogOffset, hit.size);
+      if (m !== undefined && m.msgId === id) return m;
+    }
+    return undefined;
+  }
+
+  /** The record at a CommitLog offset (the internal offset id), if it is intact. */
+  getByCommitLogOffset(offset: number): Promise<StoredMessage | undefined> {
+    return this.#reader.readAt(offset);
+  }
+
+  /** Messages of `topic` carrying `key`, stored within [begin, end]; oldest first, at most `max`. */
+  async queryByKey(
+    topic: string,
+    key: string,
+    opts: { begin?: number; end?: number; max?: number } = {},
+  ): Promise<StoredMessage[]> {
+    const begin = opts.begin ?? 0;
+    const end = opts.end ?? Number.MAX_SAFE_INTEGER;
+    const max = opts.max ?? 64;
+    const out: StoredMessage[] = [];
+    const seen = new Set<number>();
+    for (const hit of await this.#index.lookup(KeyIndex.topicKey(topic, key), begin, end, max * 2)) {
+      if (seen.has(hit.commitLogOffset)) continue;
+      seen.add(hit.commitLogOffset);
+      const m = await this.#reader.readAt(hit.commitLogOffset, hit.size);
+      if (m === undefined || m.topic !== topic || !m.keys.includes(key)) continue;
+      if (m.storeTimestamp < begin || m.storeTimestamp > end) continue;
+      out.push(m);
+      if (out.length >= max) break;
+    }
+    return out.sort((a, b) => a.commitLogOffset - b.commitLogOffset);
+  }
+
+  minOffset(topic: string, queueId: number): number {
+    return this.#cqs.get(topic, queueId)?.minOffset ?? 0;
+  }
+
+  maxOffset(topic: string, queueId: number): number {
+    return this.#cqs.get(topic, queueId)?.maxOffset ?? 0;
+  }
+
+  /** Every topic-queue the store holds, with its offsets. */
+  queues(): { topic: string; queueId: number; minOffset: number; maxOffset: number }[] {
+    return this.#cqs.all().map((q) => ({
+      topic: q.topic,
+      queueId: q.queueId,
+      minOffset: q.minOffset,
+      maxOffset: q.maxOffset,
+    }));
+  }
+
+  /** The first queue offset whose message was stored at or after `timestamp` (binary search). */
+  offsetByTime(topic: string, queueId: number, timestamp: number): Promise<number> {
+    return this.#reader.offsetByTime(topic, queueId, timestamp);
+  }
+
+  // ------------------------------------------------------------------ maintenance
+
+  /** Deletes segments older than fileReservedTimeMs (never the one being written). */
+  async cleanExpiredFiles(now: number = Date.now()): Promise<RetentionReport> {
+    return cleanExpiredSegments(
+      this.#commitLog,
+      this.#cqs,
+      this.#index,
+      this.options.fileReservedTimeMs,
+      now,
+    );
+  }
+
+  /** Writes and fsyncs everything, then writes a checkpoint. */
+  async flush(): Promise<void> {
+    await this.#commitLog.drain();
+    await this.#commitLog.flush();
+    await this.#checkpoint();
+  }
+
+  stats(): { writeEnd: number; flushedEnd: number; minOffset: number; fsyncs: number; placeholders: number } {
+    return {
+      writeEnd: this.#commitLog.writeEnd,
+      flushedEnd: this.#commitLog.flushedEnd,
+      minOffset: this.#commitLog.minOffset,
+      fsyncs: this.#commitLog.fsyncCount,
+      placeholders: this.#cqs.placeholders,
+    };
+  }
+
+  /** Finishes pending appends, flushes, writes a checkpoint and releases the directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#services.map((s) => s.stop()));
+    await this.flush();
+    await this.#commitLog.close();
+    this.#cqs.close();
+    await this.#index.close();
+    this.#lock.release();
+  }
+}
