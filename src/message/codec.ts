@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { getU64, setU64, utf8Length, viewOf, writeUtf8 } from './bytes.js';
 import { isMsgId, MSG_ID_BYTES, msgIdToString, writeMsgId, writeNewMsgId } from './msg-id.js';
 import type { MessageInput, StoredMessage } from './message.js';
 import { topicNameProblem } from './message.js';
@@ -21,8 +22,8 @@ import { topicNameProblem } from './message.js';
  *   84: u16 topicLen, topic | u16 tagLen, tag | u16 keyCount, (u16 len, key)* |
  *       u16 propsLen, (u16 klen, k, u16 vlen, v)* | u32 bodyLen, body
  *
- * `crc32` covers bytes [0, 8) and [12, total): every byte of the record but itself, so a flipped
- * bit anywhere, or a torn tail, is detected. A BLANK record (total, BLANK_MAGIC) pads the end of
+ * `crc32` is the CRC-32 of the whole record computed with the crc32 field set to zero: it covers
+ * every byte but itself, so a flipped bit anywhere, or a torn tail, is detected. A BLANK record (total, BLANK_MAGIC) pads the end of
  * a segment that the next record does not fit in; readers skip to the next segment.
  */
 export const RECORD_MAGIC = 0x4d514731; // "MQG1"
@@ -50,14 +51,15 @@ const OFF_MSG_ID = 68;
 export const MAX_PROPERTIES_BYTES = 32 * 1024 - 1;
 
 export function readU64(buf: Buffer, off: number): number {
-  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 0x1_0000_0000;
+  return getU64(viewOf(buf), off);
 }
 
 export function writeU64(buf: Buffer, off: number, v: number): void {
-  const lo = v >>> 0;
-  buf.writeUInt32LE(lo, off);
-  buf.writeUInt32LE((v - lo) / 0x1_0000_0000, off + 4);
+  setU64(viewOf(buf), off, v);
 }
+
+/** Topic names already checked (the check is a regex: keep it off the hot path). */
+const validTopics = new Set<string>();
 
 /** The sizes worked out once per message before it is written. */
 export interface RecordPlan {
@@ -73,8 +75,12 @@ export type PlanProblem = {
 
 /** Checks a message against the limits and measures its record. */
 export function planRecord(msg: MessageInput, maxBodySize: number): RecordPlan | PlanProblem {
-  const topicProblem = topicNameProblem(msg.topic);
-  if (topicProblem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: topicProblem };
+  if (!validTopics.has(msg.topic)) {
+    const topicProblem = topicNameProblem(msg.topic);
+    if (topicProblem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: topicProblem };
+    if (validTopics.size >= 10_000) validTopics.clear();
+    validTopics.add(msg.topic);
+  }
   if (!Number.isInteger(msg.queueId) || msg.queueId < 0 || msg.queueId > 0x7fffffff)
     return { problem: 'MESSAGE_ILLEGAL', reason: `queueId ${msg.queueId} is not a non-negative integer` };
   if (msg.msgId !== undefined && !isMsgId(msg.msgId))
@@ -85,16 +91,16 @@ export function planRecord(msg: MessageInput, maxBodySize: number): RecordPlan |
       problem: 'MESSAGE_ILLEGAL',
       reason: `the body has ${bodyLen} bytes, more than maxMessageSize (${maxBodySize} bytes)`,
     };
-  let meta = Buffer.byteLength(msg.topic) + 2 + 2 + 2 + 2;
-  if (msg.tag !== undefined) meta += Buffer.byteLength(msg.tag);
+  let meta = utf8Length(msg.topic) + 2 + 2 + 2 + 2;
+  if (msg.tag !== undefined) meta += utf8Length(msg.tag);
   if (msg.keys !== undefined) {
     if (msg.keys.length > 0xffff) return { problem: 'PROPERTIES_SIZE_EXCEEDED', reason: 'too many keys' };
-    for (const k of msg.keys) meta += 2 + Buffer.byteLength(k);
+    for (const k of msg.keys) meta += 2 + utf8Length(k);
   }
   let propsLen = 0;
   if (msg.properties !== undefined) {
     for (const k in msg.properties) {
-      propsLen += 4 + Buffer.byteLength(k) + Buffer.byteLength(msg.properties[k] as string);
+      propsLen += 4 + utf8Length(k) + utf8Length(msg.properties[k] as string);
     }
   }
   if (meta + propsLen > MAX_PROPERTIES_BYTES)
@@ -116,9 +122,9 @@ export interface RecordPlacement {
   readonly storeTimestamp: number;
 }
 
-function writeStr16(buf: Buffer, off: number, s: string): number {
-  const n = buf.write(s, off + 2, 'utf8');
-  buf.writeUInt16LE(n, off);
+function writeStr16(buf: Buffer, dv: DataView, off: number, s: string): number {
+  const n = writeUtf8(buf, off + 2, s);
+  dv.setUint16(off, n, true);
   return off + 2 + n;
 }
 
@@ -133,48 +139,50 @@ export function writeRecord(
   plan: RecordPlan,
   at: RecordPlacement,
 ): string {
-  buf.writeUInt32LE(plan.size, off + OFF_TOTAL);
-  buf.writeUInt32LE(RECORD_MAGIC, off + OFF_MAGIC);
-  buf.writeUInt32LE(msg.queueId, off + OFF_QUEUE_ID);
-  buf.writeUInt32LE((msg.flag ?? 0) >>> 0, off + OFF_FLAG);
-  writeU64(buf, off + OFF_QUEUE_OFFSET, at.queueOffset);
-  writeU64(buf, off + OFF_PHYS_OFFSET, at.commitLogOffset);
-  buf.writeUInt32LE((msg.sysFlag ?? 0) >>> 0, off + OFF_SYS_FLAG);
-  writeU64(buf, off + OFF_BORN, msg.bornTimestamp ?? at.storeTimestamp);
-  writeU64(buf, off + OFF_STORE, at.storeTimestamp);
-  buf.writeUInt32LE((msg.reconsumeTimes ?? 0) >>> 0, off + OFF_RECONSUME);
-  writeU64(buf, off + OFF_PREPARED, msg.preparedTransactionOffset ?? 0);
-  if (msg.msgId !== undefined) writeMsgId(buf, off + OFF_MSG_ID, msg.msgId);
-  else writeNewMsgId(buf, off + OFF_MSG_ID, at.storeTimestamp);
-  let p = writeStr16(buf, off + FIXED_PART, msg.topic);
-  p = writeStr16(buf, p, msg.tag ?? '');
+  const dv = viewOf(buf);
+  dv.setUint32(off + OFF_TOTAL, plan.size, true);
+  dv.setUint32(off + OFF_MAGIC, RECORD_MAGIC, true);
+  dv.setUint32(off + OFF_CRC, 0, true);
+  dv.setUint32(off + OFF_QUEUE_ID, msg.queueId, true);
+  dv.setUint32(off + OFF_FLAG, (msg.flag ?? 0) >>> 0, true);
+  setU64(dv, off + OFF_QUEUE_OFFSET, at.queueOffset);
+  setU64(dv, off + OFF_PHYS_OFFSET, at.commitLogOffset);
+  dv.setUint32(off + OFF_SYS_FLAG, (msg.sysFlag ?? 0) >>> 0, true);
+  setU64(dv, off + OFF_BORN, msg.bornTimestamp ?? at.storeTimestamp);
+  setU64(dv, off + OFF_STORE, at.storeTimestamp);
+  dv.setUint32(off + OFF_RECONSUME, (msg.reconsumeTimes ?? 0) >>> 0, true);
+  setU64(dv, off + OFF_PREPARED, msg.preparedTransactionOffset ?? 0);
+  let msgId: string;
+  if (msg.msgId !== undefined) {
+    writeMsgId(buf, off + OFF_MSG_ID, msg.msgId);
+    msgId = msg.msgId.toUpperCase();
+  } else msgId = writeNewMsgId(buf, off + OFF_MSG_ID, at.storeTimestamp);
+  let p = writeStr16(buf, dv, off + FIXED_PART, msg.topic);
+  p = writeStr16(buf, dv, p, msg.tag ?? '');
   const keys = msg.keys ?? [];
-  buf.writeUInt16LE(keys.length, p);
+  dv.setUint16(p, keys.length, true);
   p += 2;
-  for (const k of keys) p = writeStr16(buf, p, k);
-  buf.writeUInt16LE(plan.propsLen, p);
+  for (const k of keys) p = writeStr16(buf, dv, p, k);
+  dv.setUint16(p, plan.propsLen, true);
   p += 2;
   if (msg.properties !== undefined) {
     for (const k in msg.properties) {
-      p = writeStr16(buf, p, k);
-      p = writeStr16(buf, p, msg.properties[k] as string);
+      p = writeStr16(buf, dv, p, k);
+      p = writeStr16(buf, dv, p, msg.properties[k] as string);
     }
   }
-  buf.writeUInt32LE(plan.bodyLen, p);
+  dv.setUint32(p, plan.bodyLen, true);
   p += 4;
   buf.set(msg.body, p);
-  const crc = crc32(
-    buf.subarray(off + OFF_CRC + 4, off + plan.size),
-    crc32(buf.subarray(off, off + OFF_CRC)),
-  );
-  buf.writeUInt32LE(crc, off + OFF_CRC);
-  return msgIdToString(buf, off + OFF_MSG_ID);
+  dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
+  return msgId;
 }
 
 /** Writes the padding marker that fills a segment's end. */
 export function writeBlank(buf: Buffer, off: number, size: number): void {
-  buf.writeUInt32LE(size, off + OFF_TOTAL);
-  buf.writeUInt32LE(BLANK_MAGIC, off + OFF_MAGIC);
+  const dv = viewOf(buf);
+  dv.setUint32(off + OFF_TOTAL, size, true);
+  dv.setUint32(off + OFF_MAGIC, BLANK_MAGIC, true);
 }
 
 /** The outcome of looking at the bytes at one position. */
@@ -190,9 +198,10 @@ export type RecordCheck =
  * never reads outside `[off, end)`.
  */
 export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize: number): RecordCheck {
+  const dv = viewOf(buf);
   if (end - off < BLANK_SIZE) return { kind: 'short', need: BLANK_SIZE };
-  const size = buf.readUInt32LE(off + OFF_TOTAL);
-  const magic = buf.readUInt32LE(off + OFF_MAGIC);
+  const size = dv.getUint32(off + OFF_TOTAL, true);
+  const magic = dv.getUint32(off + OFF_MAGIC, true);
   if (magic === BLANK_MAGIC) {
     if (size < BLANK_SIZE) return { kind: 'corrupt', reason: `blank marker with length ${size}` };
     return { kind: 'blank', size };
@@ -201,33 +210,44 @@ export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize
   if (size < MIN_RECORD_SIZE || size > maxRecordSize)
     return { kind: 'corrupt', reason: `record length ${size} out of bounds` };
   if (end - off < size) return { kind: 'short', need: size };
-  const crc = crc32(buf.subarray(off + OFF_CRC + 4, off + size), crc32(buf.subarray(off, off + OFF_CRC)));
-  if (crc !== buf.readUInt32LE(off + OFF_CRC)) return { kind: 'corrupt', reason: 'CRC mismatch', size };
+  if (recordCrc(buf, off, size) !== dv.getUint32(off + OFF_CRC, true))
+    return { kind: 'corrupt', reason: 'CRC mismatch', size };
   if (!fieldsFit(buf, off, size)) return { kind: 'corrupt', reason: 'field lengths do not add up', size };
   return { kind: 'record', size };
 }
 
+/** The CRC of a record as written: computed with its crc32 field zeroed (restored after). */
+function recordCrc(buf: Buffer, off: number, size: number): number {
+  const dv = viewOf(buf);
+  const stored = dv.getUint32(off + OFF_CRC, true);
+  dv.setUint32(off + OFF_CRC, 0, true);
+  const crc = crc32(buf.subarray(off, off + size));
+  dv.setUint32(off + OFF_CRC, stored, true);
+  return crc;
+}
+
 /** Walks the variable part and checks every length stays inside the record. */
 function fieldsFit(buf: Buffer, off: number, size: number): boolean {
+  const dv = viewOf(buf);
   const end = off + size;
   let p = off + FIXED_PART;
   const skip16 = (): boolean => {
     if (p + 2 > end) return false;
-    p += 2 + buf.readUInt16LE(p);
+    p += 2 + dv.getUint16(p, true);
     return p <= end;
   };
   if (!skip16() || !skip16()) return false; // topic, tag
   if (p + 2 > end) return false;
-  const keyCount = buf.readUInt16LE(p);
+  const keyCount = dv.getUint16(p, true);
   p += 2;
   for (let i = 0; i < keyCount; i++) if (!skip16()) return false;
   if (p + 2 > end) return false;
-  const propsEnd = p + 2 + buf.readUInt16LE(p);
+  const propsEnd = p + 2 + dv.getUint16(p, true);
   p += 2;
   if (propsEnd > end) return false;
   while (p < propsEnd) if (!skip16() || !skip16() || p > propsEnd) return false;
   if (p !== propsEnd || p + 4 > end) return false;
-  return p + 4 + buf.readUInt32LE(p) === end;
+  return p + 4 + dv.getUint32(p, true) === end;
 }
 
 /** The fields the dispatcher needs to build ConsumeQueue and KeyIndex entries. */
@@ -245,36 +265,38 @@ export interface DispatchInfo {
 }
 
 function readStr16(buf: Buffer, p: number): string {
-  const n = buf.readUInt16LE(p);
+  const dv = viewOf(buf);
+  const n = dv.getUint16(p, true);
   return buf.toString('utf8', p + 2, p + 2 + n);
 }
 
 /** Reads the dispatch fields of a record already checked with `checkRecord`. */
 export function readDispatchInfo(buf: Buffer, off: number, size: number): DispatchInfo {
+  const dv = viewOf(buf);
   let p = off + FIXED_PART;
   const topic = readStr16(buf, p);
-  p += 2 + buf.readUInt16LE(p);
-  const tagLen = buf.readUInt16LE(p);
+  p += 2 + dv.getUint16(p, true);
+  const tagLen = dv.getUint16(p, true);
   const tag = tagLen === 0 ? undefined : buf.toString('utf8', p + 2, p + 2 + tagLen);
   p += 2 + tagLen;
-  const keyCount = buf.readUInt16LE(p);
+  const keyCount = dv.getUint16(p, true);
   p += 2;
   const keys: string[] = [];
   for (let i = 0; i < keyCount; i++) {
     keys.push(readStr16(buf, p));
-    p += 2 + buf.readUInt16LE(p);
+    p += 2 + dv.getUint16(p, true);
   }
   return {
-    commitLogOffset: readU64(buf, off + OFF_PHYS_OFFSET),
+    commitLogOffset: getU64(dv, off + OFF_PHYS_OFFSET),
     size,
     topic,
-    queueId: buf.readUInt32LE(off + OFF_QUEUE_ID),
-    queueOffset: readU64(buf, off + OFF_QUEUE_OFFSET),
+    queueId: dv.getUint32(off + OFF_QUEUE_ID, true),
+    queueOffset: getU64(dv, off + OFF_QUEUE_OFFSET),
     tag,
     keys,
     msgId: msgIdToString(buf, off + OFF_MSG_ID),
-    storeTimestamp: readU64(buf, off + OFF_STORE),
-    sysFlag: buf.readUInt32LE(off + OFF_SYS_FLAG),
+    storeTimestamp: getU64(dv, off + OFF_STORE),
+    sysFlag: dv.getUint32(off + OFF_SYS_FLAG, true),
   };
 }
 
@@ -283,23 +305,26 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
  * copy): copy it if `buf` is reused.
  */
 export function decodeRecord(buf: Buffer, off: number, size: number): StoredMessage {
+  const dv = viewOf(buf);
   const d = readDispatchInfo(buf, off, size);
   let p = off + FIXED_PART;
-  p += 2 + buf.readUInt16LE(p); // topic
-  p += 2 + buf.readUInt16LE(p); // tag
-  const keyCount = buf.readUInt16LE(p);
+  p += 2 + dv.getUint16(p, true); // topic
+  p += 2 + dv.getUint16(p, true); // tag
+  const keyCount = dv.getUint16(p, true);
   p += 2;
-  for (let i = 0; i < keyCount; i++) p += 2 + buf.readUInt16LE(p);
-  const propsEnd = p + 2 + buf.readUInt16LE(p);
+  for (let i = 0; i < keyCount; i++) p += 2 + dv.getUint16(p, true);
+  const propsEnd = p + 2 + dv.getUint16(p, true);
   p += 2;
-  const properties: Record<string, string> = {};
+  // pairs, not `obj[k] = v`: assigning a key named "__proto__" would drop it
+  const pairs: [string, string][] = [];
   while (p < propsEnd) {
     const k = readStr16(buf, p);
-    p += 2 + buf.readUInt16LE(p);
-    properties[k] = readStr16(buf, p);
-    p += 2 + buf.readUInt16LE(p);
+    p += 2 + dv.getUint16(p, true);
+    pairs.push([k, readStr16(buf, p)]);
+    p += 2 + dv.getUint16(p, true);
   }
-  const bodyLen = buf.readUInt32LE(p);
+  const properties: Record<string, string> = Object.fromEntries(pairs);
+  const bodyLen = dv.getUint32(p, true);
   const body = buf.subarray(p + 4, p + 4 + bodyLen);
   return {
     msgId: d.msgId,
@@ -312,12 +337,12 @@ export function decodeRecord(buf: Buffer, off: number, size: number): StoredMess
     keys: d.keys,
     properties,
     body,
-    bornTimestamp: readU64(buf, off + OFF_BORN),
+    bornTimestamp: getU64(dv, off + OFF_BORN),
     storeTimestamp: d.storeTimestamp,
-    flag: buf.readUInt32LE(off + OFF_FLAG),
+    flag: dv.getUint32(off + OFF_FLAG, true),
     sysFlag: d.sysFlag,
-    reconsumeTimes: buf.readUInt32LE(off + OFF_RECONSUME),
-    preparedTransactionOffset: readU64(buf, off + OFF_PREPARED),
+    reconsumeTimes: dv.getUint32(off + OFF_RECONSUME, true),
+    preparedTransactionOffset: getU64(dv, off + OFF_PREPARED),
   };
 }
 

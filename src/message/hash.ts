@@ -13,3 +13,20 @@ export function javaStringHashCode(s: string): number {
 export function tagsCode(tag: string | undefined): number {
   return tag === undefined || tag.length === 0 ? 0 : javaStringHashCode(tag);
 }
+
+const FNV_OFFSET = 0x811c9dc5;
+
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** FNV-1a over UTF-16 code units, unsigned 32-bit: the KeyIndex's slot hash (cheap on short keys). */
+export function keyHash(s: string): number {
+  return fnv(FNV_OFFSET, s) >>> 0;
+}
+
+/** `keyHash(topic + '#' + key)` without building the string. */
+export function topicKeyHash(topic: string, key: string): number {
+  return fnv(Math.imul(fnv(FNV_OFFSET, topic) ^ 0x23, 0x01000193), key) >>> 0;
+}

@@ -27,15 +27,26 @@ export function newMsgIdBytes(now: number = Date.now()): Buffer {
   return out;
 }
 
-/** Writes a fresh id into `buf` at `offset` without allocating. */
-export function writeNewMsgId(buf: Buffer, offset: number, now: number = Date.now()): void {
-  // never step back in time within one process (clock adjustments)
-  const ms = now > lastMs ? now : lastMs;
-  lastMs = ms;
+const PROCESS_HEX = processTag.toString('hex').toUpperCase();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+let lastMsHex = '';
+
+/** Writes a fresh id into `buf` at `offset` and returns its text, without hex-encoding bytes. */
+export function writeNewMsgId(buf: Buffer, offset: number, now: number = Date.now()): string {
   seq = (seq + 1) & 0xffffff;
-  buf.writeUIntBE(ms, offset, 6);
+  // never step back in time within one process (clock adjustments)
+  if (now > lastMs) {
+    lastMs = now;
+    lastMsHex = now.toString(16).toUpperCase().padStart(12, '0');
+  } else if (seq === 0 || lastMsHex === '') {
+    // the counter wrapped within one millisecond: take the next one so ids stay ordered
+    if (seq === 0) lastMs++;
+    lastMsHex = lastMs.toString(16).toUpperCase().padStart(12, '0');
+  }
+  buf.writeUIntBE(lastMs, offset, 6);
   buf.writeUIntBE(seq, offset + 6, 3);
   processTag.copy(buf, offset + 9);
+  return lastMsHex + HEX[seq >>> 16] + HEX[(seq >>> 8) & 0xff] + HEX[seq & 0xff] + PROCESS_HEX;
 }
 
 export function newMsgId(now?: number): string {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { keyHash, topicKeyHash } from '../message/hash.js';
 import type { Logger } from 'pino';
 import type { DispatchInfo } from '../message/codec.js';
 import { listNumbered, padName } from './fs-util.js';
@@ -26,11 +26,11 @@ export class KeyIndex {
     this.#log = log.child({ component: 'key-index' });
   }
 
-  static msgIdKey(msgId: string): string {
-    return msgId.toUpperCase();
+  static msgIdHash(msgId: string): number {
+    return keyHash(msgId.toUpperCase());
   }
-  static topicKey(topic: string, key: string): string {
-    return `${topic}#${key}`;
+  static topicKeyHash(topic: string, key: string): number {
+    return topicKeyHash(topic, key);
   }
 
   async load(): Promise<void> {
@@ -84,9 +84,9 @@ export class KeyIndex {
   /** Indexes one record (stages its entries; `endRound` writes them). */
   put(info: DispatchInfo): void {
     const f = this.#active(info, 1 + info.keys.length);
-    f.put(crc32(KeyIndex.msgIdKey(info.msgId)), info.commitLogOffset, info.size, info.storeTimestamp);
+    f.put(keyHash(info.msgId), info.commitLogOffset, info.size, info.storeTimestamp);
     for (const k of info.keys)
-      f.put(crc32(KeyIndex.topicKey(info.topic, k)), info.commitLogOffset, info.size, info.storeTimestamp);
+      f.put(topicKeyHash(info.topic, k), info.commitLogOffset, info.size, info.storeTimestamp);
   }
 
   /** Ends a dispatch round: entries are written and every record below `end` is indexed. */
@@ -102,9 +102,8 @@ export class KeyIndex {
     if (f !== undefined && f.active) await f.flush();
   }
 
-  /** Candidate records for `key` stored within [begin, end], newest first, at most `max`. */
-  async lookup(key: string, begin: number, end: number, max: number): Promise<IndexHit[]> {
-    const hash = crc32(key);
+  /** Candidate records whose key hashes to `hash`, stored within [begin, end], newest first. */
+  async lookup(hash: number, begin: number, end: number, max: number): Promise<IndexHit[]> {
     const hits: IndexHit[] = [];
     for (let i = this.#files.length - 1; i >= 0 && hits.length < max; i--) {
       const f = this.#files[i] as IndexFile;

@@ -24,6 +24,13 @@ import type { GetMessageResult, PutMessageResult } from './status.js';
 import { PutMessageStatus } from './status.js';
 import { StoreLock } from './store-lock.js';
 
+/** The sizes a store was created with (`layout.json`). */
+interface StoreLayout {
+  readonly version: 1;
+  readonly segmentSize: number;
+  readonly consumeQueueFileEntries: number;
+}
+
 interface Checkpoint {
   readonly version: 1;
   /** Every record below this offset has its ConsumeQueue entry on disk. */
@@ -87,11 +94,12 @@ export class MessageStore {
 
   /** Opens (and recovers) the store in `options.dataDir`. */
   static async open(opts: StoreOptions): Promise<MessageStore> {
-    const options = resolveStoreOptions(opts);
-    const log = options.logger.child({ component: 'store' });
-    fs.mkdirSync(options.dataDir, { recursive: true });
-    const lock = StoreLock.acquire(options.dataDir);
+    const configured = resolveStoreOptions(opts);
+    const log = configured.logger.child({ component: 'store' });
+    fs.mkdirSync(configured.dataDir, { recursive: true });
+    const lock = StoreLock.acquire(configured.dataDir);
     try {
+      const options = MessageStore.#applyLayout(configured, log);
       const commitLog = new CommitLog(options, options.logger);
       const cqs = new ConsumeQueueTable(options.dataDir, options.consumeQueueFileEntries);
       const index = new KeyIndex(options.dataDir, options.indexSlots, options.indexEntries, options.logger);
@@ -165,6 +173,39 @@ export class MessageStore {
       consumeQueueEntriesReplaced: replaced,
       placeholders: cqs.placeholders - placeholdersBefore,
     };
+  }
+
+  /**
+   * File sizes are fixed when a store is created (offsets are computed from them): a store
+   * opened later with other sizes keeps its own, and says so.
+   */
+  static #applyLayout(options: ResolvedStoreOptions, log: Logger): ResolvedStoreOptions {
+    const file = path.join(options.dataDir, 'layout.json');
+    const wanted: StoreLayout = {
+      version: 1,
+      segmentSize: options.segmentSize,
+      consumeQueueFileEntries: options.consumeQueueFileEntries,
+    };
+    if (!fs.existsSync(file)) {
+      writeFileAtomicSync(file, JSON.stringify(wanted));
+      return options;
+    }
+    const layout = JSON.parse(fs.readFileSync(file, 'utf8')) as StoreLayout;
+    if (
+      layout.segmentSize === wanted.segmentSize &&
+      layout.consumeQueueFileEntries === wanted.consumeQueueFileEntries
+    )
+      return options;
+    log.warn(
+      { configured: wanted, kept: layout },
+      "store file sizes differ from the configuration; keeping the store's own",
+    );
+    const kept = {
+      ...options,
+      segmentSize: layout.segmentSize,
+      consumeQueueFileEntries: layout.consumeQueueFileEntries,
+    };
+    return resolveStoreOptions(kept);
   }
 
   static #readCheckpoint(dir: string): Checkpoint | undefined {
@@ -276,8 +317,8 @@ export class MessageStore {
   /** The message with this id, found through the KeyIndex (never by a scan); newest copy first. */
   async getByMsgId(msgId: string): Promise<StoredMessage | undefined> {
     if (!isMsgId(msgId)) throw new MqgateError('MQ_ERR_MSGID_INVALID', `"${msgId}" is not 32 hex characters`);
-    const id = KeyIndex.msgIdKey(msgId);
-    for (const hit of await this.#index.lookup(id, 0, Number.MAX_SAFE_INTEGER, 32)) {
+    const id = msgId.toUpperCase();
+    for (const hit of await this.#index.lookup(KeyIndex.msgIdHash(id), 0, Number.MAX_SAFE_INTEGER, 32)) {
       const m = await this.#reader.readAt(hit.commitLogOffset, hit.size);
       if (m !== undefined && m.msgId === id) return m;
     }
@@ -300,7 +341,7 @@ export class MessageStore {
     const max = opts.max ?? 64;
     const out: StoredMessage[] = [];
     const seen = new Set<number>();
-    for (const hit of await this.#index.lookup(KeyIndex.topicKey(topic, key), begin, end, max * 2)) {
+    for (const hit of await this.#index.lookup(KeyIndex.topicKeyHash(topic, key), begin, end, max * 2)) {
       if (seen.has(hit.commitLogOffset)) continue;
       seen.add(hit.commitLogOffset);
       const m = await this.#reader.readAt(hit.commitLogOffset, hit.size);
