@@ -102,19 +102,22 @@ async function syncAppend(producers: number): Promise<{ rate: number; fsyncsPerM
   return { rate: count / secs, fsyncsPerMsg: fsyncs / count };
 }
 
+/** A consumer draining the topic: one puller per queue, as a push consumer keeps one pull per queue. */
 async function drain(dir: string, maxMessages: number): Promise<number> {
   const store = await MessageStore.open({ dataDir: dir });
   let n = 0;
   const t = performance.now();
-  for (let q = 0; q < 4; q++) {
-    let offset = 0;
-    for (;;) {
-      const r = await store.getMessages('BenchTopic', q, offset, maxMessages);
-      if (r.status !== 'FOUND') break;
-      n += r.messages.length;
-      offset = r.nextBeginOffset;
-    }
-  }
+  await Promise.all(
+    [0, 1, 2, 3].map(async (q) => {
+      let offset = 0;
+      for (;;) {
+        const r = await store.getMessages('BenchTopic', q, offset, maxMessages);
+        if (r.status !== 'FOUND') break;
+        n += r.messages.length;
+        offset = r.nextBeginOffset;
+      }
+    }),
+  );
   const secs = (performance.now() - t) / 1000;
   await store.close();
   if (n !== TOTAL) throw new Error(`drained ${n} of ${TOTAL}`);

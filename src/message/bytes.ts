@@ -4,16 +4,18 @@
  * faster, and the codec runs them for every message.
  */
 
-let lastBuf: Uint8Array | undefined;
-let lastView: DataView | undefined;
+const cachedBufs: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
+const cachedViews: (DataView | undefined)[] = [undefined, undefined, undefined, undefined];
+let nextSlot = 0;
 
-/** A DataView over `buf` (cached for the buffer used last, which is the usual case). */
+/** A DataView over `buf`, cached for the few buffers in use at a time (chunks, staging areas). */
 export function viewOf(buf: Uint8Array): DataView {
-  if (buf !== lastBuf) {
-    lastBuf = buf;
-    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  return lastView as DataView;
+  for (let i = 0; i < 4; i++) if (cachedBufs[i] === buf) return cachedViews[i] as DataView;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  cachedBufs[nextSlot] = buf;
+  cachedViews[nextSlot] = dv;
+  nextSlot = (nextSlot + 1) & 3;
+  return dv;
 }
 
 export function getU64(dv: DataView, off: number): number {

@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { getU64, setU64, utf8Length, viewOf, writeUtf8 } from './bytes.js';
+import { bytesEqual, getU64, setU64, utf8Length, viewOf, writeUtf8 } from './bytes.js';
+import { bytesHash } from './hash.js';
 import { isMsgId, MSG_ID_BYTES, msgIdToString, writeMsgId, writeNewMsgId } from './msg-id.js';
 import type { MessageInput, StoredMessage } from './message.js';
 import { topicNameProblem } from './message.js';
@@ -45,7 +46,8 @@ const OFF_BORN = 40;
 const OFF_STORE = 48;
 const OFF_RECONSUME = 56;
 const OFF_PREPARED = 60;
-const OFF_MSG_ID = 68;
+/** Where the 16 id bytes sit in a record. */
+export const OFF_MSG_ID = 68;
 
 /** Combined limit for tag, keys and properties: RocketMQ caps properties below 32 KiB. */
 export const MAX_PROPERTIES_BYTES = 32 * 1024 - 1;
@@ -130,7 +132,8 @@ function writeStr16(buf: Buffer, dv: DataView, off: number, s: string): number {
 
 /**
  * Writes the record at `off` (the caller made room for `plan.size` bytes) and returns the
- * message id it carries (the given one, or a fresh one).
+ * message id it carries (the given one, or a fresh one). With `withCrc` false the crc32 field
+ * is left zero for the caller to fill in (the store's writer thread does).
  */
 export function writeRecord(
   buf: Buffer,
@@ -138,6 +141,7 @@ export function writeRecord(
   msg: MessageInput,
   plan: RecordPlan,
   at: RecordPlacement,
+  withCrc = true,
 ): string {
   const dv = viewOf(buf);
   dv.setUint32(off + OFF_TOTAL, plan.size, true);
@@ -174,7 +178,7 @@ export function writeRecord(
   dv.setUint32(p, plan.bodyLen, true);
   p += 4;
   buf.set(msg.body, p);
-  dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
+  if (withCrc) dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
   return msgId;
 }
 
@@ -231,21 +235,26 @@ function fieldsFit(buf: Buffer, off: number, size: number): boolean {
   const dv = viewOf(buf);
   const end = off + size;
   let p = off + FIXED_PART;
-  const skip16 = (): boolean => {
+  // topic, tag
+  for (let i = 0; i < 2; i++) {
     if (p + 2 > end) return false;
     p += 2 + dv.getUint16(p, true);
-    return p <= end;
-  };
-  if (!skip16() || !skip16()) return false; // topic, tag
+  }
   if (p + 2 > end) return false;
   const keyCount = dv.getUint16(p, true);
   p += 2;
-  for (let i = 0; i < keyCount; i++) if (!skip16()) return false;
+  for (let i = 0; i < keyCount; i++) {
+    if (p + 2 > end) return false;
+    p += 2 + dv.getUint16(p, true);
+  }
   if (p + 2 > end) return false;
   const propsEnd = p + 2 + dv.getUint16(p, true);
   p += 2;
   if (propsEnd > end) return false;
-  while (p < propsEnd) if (!skip16() || !skip16() || p > propsEnd) return false;
+  while (p < propsEnd) {
+    if (p + 2 > propsEnd) return false;
+    p += 2 + dv.getUint16(p, true);
+  }
   if (p !== propsEnd || p + 4 > end) return false;
   return p + 4 + dv.getUint32(p, true) === end;
 }
@@ -260,6 +269,8 @@ export interface DispatchInfo {
   readonly tag: string | undefined;
   readonly keys: readonly string[];
   readonly msgId: string;
+  /** `bytesHash` of the id's 16 bytes: the KeyIndex slot hash. */
+  readonly msgIdHash: number;
   readonly storeTimestamp: number;
   readonly sysFlag: number;
 }
@@ -270,14 +281,36 @@ function readStr16(buf: Buffer, p: number): string {
   return buf.toString('utf8', p + 2, p + 2 + n);
 }
 
+/** Topic and tag names repeat: decode each distinct one once. */
+const names = new Map<number, { bytes: Buffer; text: string }[]>();
+let namesCount = 0;
+
+function readName(buf: Buffer, start: number, len: number): string {
+  if (len > 64) return buf.toString('utf8', start, start + len);
+  const h = bytesHash(buf, start, len);
+  const bucket = names.get(h);
+  if (bucket !== undefined)
+    for (const e of bucket) if (bytesEqual(buf, start, start + len, e.bytes)) return e.text;
+  const text = buf.toString('utf8', start, start + len);
+  if (namesCount >= 4096) {
+    names.clear();
+    namesCount = 0;
+  }
+  const entry = { bytes: Buffer.from(buf.subarray(start, start + len)), text };
+  if (bucket === undefined) names.set(h, [entry]);
+  else bucket.push(entry);
+  namesCount++;
+  return text;
+}
+
 /** Reads the dispatch fields of a record already checked with `checkRecord`. */
 export function readDispatchInfo(buf: Buffer, off: number, size: number): DispatchInfo {
   const dv = viewOf(buf);
   let p = off + FIXED_PART;
-  const topic = readStr16(buf, p);
+  const topic = readName(buf, p + 2, dv.getUint16(p, true));
   p += 2 + dv.getUint16(p, true);
   const tagLen = dv.getUint16(p, true);
-  const tag = tagLen === 0 ? undefined : buf.toString('utf8', p + 2, p + 2 + tagLen);
+  const tag = tagLen === 0 ? undefined : readName(buf, p + 2, tagLen);
   p += 2 + tagLen;
   const keyCount = dv.getUint16(p, true);
   p += 2;
@@ -295,6 +328,7 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
     tag,
     keys,
     msgId: msgIdToString(buf, off + OFF_MSG_ID),
+    msgIdHash: bytesHash(buf, off + OFF_MSG_ID, MSG_ID_BYTES),
     storeTimestamp: getU64(dv, off + OFF_STORE),
     sysFlag: dv.getUint32(off + OFF_SYS_FLAG, true),
   };

@@ -26,6 +26,13 @@ export function keyHash(s: string): number {
   return fnv(FNV_OFFSET, s) >>> 0;
 }
 
+/** FNV-1a over bytes [off, off + len): the KeyIndex hash of a msgId (its 16 bytes). */
+export function bytesHash(buf: Uint8Array, off: number, len: number): number {
+  let h = FNV_OFFSET;
+  for (let i = off; i < off + len; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
 /** `keyHash(topic + '#' + key)` without building the string. */
 export function topicKeyHash(topic: string, key: string): number {
   return fnv(Math.imul(fnv(FNV_OFFSET, topic) ^ 0x23, 0x01000193), key) >>> 0;

@@ -54,9 +54,9 @@ export function newMsgId(now?: number): string {
 }
 
 export function msgIdToString(buf: Uint8Array, offset = 0): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + offset, MSG_ID_BYTES)
-    .toString('hex')
-    .toUpperCase();
+  let s = '';
+  for (let i = offset; i < offset + MSG_ID_BYTES; i++) s += HEX[buf[i] as number] as string;
+  return s;
 }
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;

@@ -2,29 +2,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DispatchInfo, RecordPlan } from '../message/codec.js';
-import { BLANK_SIZE, writeBlank, writeRecord } from '../message/codec.js';
+import { BLANK_SIZE, OFF_MSG_ID, writeBlank, writeRecord } from '../message/codec.js';
+import { bytesHash } from '../message/hash.js';
+import { MSG_ID_BYTES } from '../message/msg-id.js';
 import type { MessageInput } from '../message/message.js';
-import {
-  closeFd,
-  fdatasync,
-  ftruncate,
-  isErrno,
-  listNumbered,
-  padName,
-  readFull,
-  writeFull,
-} from './fs-util.js';
+import { closeFd, fdatasync, ftruncate, isErrno, listNumbered, padName, readFull } from './fs-util.js';
 import type { ResolvedStoreOptions } from './options.js';
+import { sharedBuffer, WriterThread } from './writer-thread.js';
 
 /**
  * The CommitLog: every message of every topic, appended to segment files of `segmentSize`
  * bytes named by their first physical offset. A record never spans two segments: when the next
  * record does not fit, a BLANK marker closes the segment and the record starts the next one.
  *
- * One writer. `append()` encodes records straight into a pending chunk and returns at once with
- * a promise; a single write loop writes every pending chunk in one go, hands the records to the
- * dispatcher (ConsumeQueue, KeyIndex) and then, under SYNC_FLUSH, fsyncs once for all of them
- * (group commit) before their promises resolve.
+ * One writer. `encode()` puts records straight into a pending chunk (shared memory); `commit()`
+ * waits for them. A single write loop hands every pending chunk at once to the writer thread
+ * (which fills in CRCs and writes), dispatches the written records (ConsumeQueue, KeyIndex) and,
+ * under SYNC_FLUSH, answers after one fdatasync for all of them (group commit).
  */
 
 export interface Segment {
@@ -77,6 +71,7 @@ export class CommitLog {
   /** Segments written since their last fsync. */
   #dirty = new Set<Segment>();
   #fsyncCount = 0;
+  readonly #writer = new WriterThread();
 
   constructor(opts: ResolvedStoreOptions, log: Logger) {
     this.#opts = opts;
@@ -187,11 +182,14 @@ export class CommitLog {
       pos = segEnd;
     }
     const chunk = this.#chunkAt(pos, plan.size);
-    const msgId = writeRecord(chunk.buf, chunk.used, msg, plan, {
-      queueOffset,
-      commitLogOffset: pos,
-      storeTimestamp,
-    });
+    const msgId = writeRecord(
+      chunk.buf,
+      chunk.used,
+      msg,
+      plan,
+      { queueOffset, commitLogOffset: pos, storeTimestamp },
+      false,
+    );
     chunk.used += plan.size;
     this.#encodeEnd = pos + plan.size;
     const info: DispatchInfo = {
@@ -203,6 +201,7 @@ export class CommitLog {
       tag: msg.tag === '' ? undefined : msg.tag,
       keys: msg.keys ?? [],
       msgId,
+      msgIdHash: bytesHash(chunk.buf, chunk.used - plan.size + OFF_MSG_ID, MSG_ID_BYTES),
       storeTimestamp,
       sysFlag: msg.sysFlag ?? 0,
     };
@@ -224,7 +223,7 @@ export class CommitLog {
     this.#seal();
     const size = Math.max(this.#opts.writeChunkSize, need);
     const buf = size === this.#opts.writeChunkSize ? this.#pool.pop() : undefined;
-    const chunk: Chunk = { start: pos, buf: buf ?? Buffer.allocUnsafeSlow(size), used: 0 };
+    const chunk: Chunk = { start: pos, buf: buf ?? sharedBuffer(size), used: 0 };
     this.#current = chunk;
     return chunk;
   }
@@ -245,39 +244,52 @@ export class CommitLog {
       this.#sealed = [];
       this.#infos = [];
       this.#waiters = [];
-      const outcome = await this.#writeRound(chunks, infos);
-      for (const w of waiters) w.resolve(outcome);
+      const { final } = await this.#writeRound(chunks, infos);
+      // under SYNC_FLUSH the next round is written while this one's fsync runs
+      void final.then((outcome) => {
+        for (const w of waiters) w.resolve(outcome);
+      });
     }
     this.#writing = undefined;
   }
 
-  async #writeRound(chunks: Chunk[], infos: DispatchInfo[]): Promise<WriteOutcome> {
+  /** Writes a round; resolves once written, with a promise of the round's final outcome. */
+  async #writeRound(chunks: Chunk[], infos: DispatchInfo[]): Promise<{ final: Promise<WriteOutcome> }> {
     const touched = new Set<Segment>();
+    const sync = this.#opts.flushDiskType === 'SYNC_FLUSH';
+    let synced: Promise<void> | undefined;
     try {
-      for (const chunk of chunks) {
+      const parts = chunks.map((chunk) => {
         const seg = this.#segmentFor(chunk.start);
-        const at = chunk.start - seg.start;
-        await writeFull(seg.fd, chunk.buf, 0, chunk.used, at);
-        seg.length = Math.max(seg.length, at + chunk.used);
-        this.#writeEnd = chunk.start + chunk.used;
         touched.add(seg);
-        this.#dirty.add(seg);
-      }
+        return { fd: seg.fd, buf: chunk.buf, length: chunk.used, position: chunk.start - seg.start };
+      });
+      if (sync) this.#fsyncCount += touched.size;
+      const op = this.#writer.write(parts, sync);
+      synced = op.synced;
+      await op.written;
     } catch (err) {
       await this.#writeFailed(err);
-      return 'OS_WRITE_FAILED';
+      return { final: Promise.resolve('OS_WRITE_FAILED') };
     }
-    for (const chunk of chunks)
-      if (chunk.buf.length === this.#opts.writeChunkSize) this.#pool.push(chunk.buf);
-    if (this.#pool.length > 4) this.#pool.length = 4;
+    for (const chunk of chunks) {
+      const seg = this.#segmentAt(chunk.start) as Segment;
+      seg.length = Math.max(seg.length, chunk.start - seg.start + chunk.used);
+      this.#writeEnd = chunk.start + chunk.used;
+      if (chunk.buf.length === this.#opts.writeChunkSize && this.#pool.length < 4) this.#pool.push(chunk.buf);
+      else this.#writer.forget(chunk.buf);
+    }
     this.#hooks?.dispatch(infos);
-    if (this.#opts.flushDiskType !== 'SYNC_FLUSH') return 'OK';
-    return this.#syncFlush(touched, this.#writeEnd);
+    if (synced === undefined) {
+      for (const seg of touched) this.#dirty.add(seg);
+      return { final: Promise.resolve('OK') };
+    }
+    return { final: this.#awaitSync(synced, this.#writeEnd) };
   }
 
-  /** Group commit: one fsync per touched segment covers every record of the round. */
-  async #syncFlush(segments: Set<Segment>, end: number): Promise<WriteOutcome> {
-    const flush = Promise.all([...segments].map((s) => this.#fsync(s))).then(() => {
+  /** SYNC_FLUSH: OK once the round's fsync ends, FLUSH_DISK_TIMEOUT if that takes too long. */
+  async #awaitSync(synced: Promise<void>, end: number): Promise<WriteOutcome> {
+    const flush = synced.then(() => {
       if (end > this.#flushedEnd) this.#flushedEnd = end;
       return 'OK' as const;
     });
@@ -293,11 +305,6 @@ export class CommitLog {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  async #fsync(seg: Segment): Promise<void> {
-    this.#fsyncCount++;
-    await fdatasync(seg.fd);
   }
 
   /**
@@ -335,7 +342,10 @@ export class CommitLog {
       const end = this.#writeEnd;
       const segs = [...this.#dirty];
       this.#dirty.clear();
-      await Promise.all(segs.map((s) => this.#fsync(s)));
+      if (segs.length > 0) {
+        this.#fsyncCount += segs.length;
+        await this.#writer.fsync(segs.map((s) => s.fd));
+      }
       if (end > this.#flushedEnd) this.#flushedEnd = end;
     })().finally(() => {
       this.#flushing = undefined;
@@ -389,6 +399,7 @@ export class CommitLog {
   async close(): Promise<void> {
     await this.drain();
     await this.flush();
+    await this.#writer.close();
     for (const seg of this.#segments) await closeFd(seg.fd).catch(() => undefined);
     this.#segments = [];
   }

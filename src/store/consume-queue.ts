@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { getI64, getU64, setI64, setU64, viewOf } from '../message/bytes.js';
 import path from 'node:path';
 import { fsync, listNumbered, padName, readFull, readFullSync, writeFullSync } from './fs-util.js';
 
@@ -20,6 +21,7 @@ import { fsync, listNumbered, padName, readFull, readFullSync, writeFullSync } f
  * whole queue can be rebuilt from the CommitLog.
  */
 export const CQ_ENTRY_SIZE = 20;
+const READ_AHEAD = 1024;
 
 export interface CqEntry {
   readonly commitLogOffset: number;
@@ -35,24 +37,15 @@ interface CqFile {
 
 export function readCqEntry(buf: Buffer, i: number): CqEntry {
   const o = i * CQ_ENTRY_SIZE;
-  return {
-    commitLogOffset: buf.readUInt32LE(o) + buf.readUInt32LE(o + 4) * 0x1_0000_0000,
-    size: buf.readUInt32LE(o + 8),
-    tagsCode: buf.readInt32LE(o + 16) * 0x1_0000_0000 + buf.readUInt32LE(o + 12),
-  };
-}
-
-/** Writes a safe integer (possibly negative) as a little-endian i64. */
-function writeI64(buf: Buffer, o: number, v: number): void {
-  const hi = Math.floor(v / 0x1_0000_0000);
-  buf.writeUInt32LE(v - hi * 0x1_0000_0000, o);
-  buf.writeInt32LE(hi, o + 4);
+  const dv = viewOf(buf);
+  return { commitLogOffset: getU64(dv, o), size: dv.getUint32(o + 8, true), tagsCode: getI64(dv, o + 12) };
 }
 
 function writeCqEntry(buf: Buffer, o: number, commitLogOffset: number, size: number, tagsCode: number): void {
-  writeI64(buf, o, commitLogOffset);
-  buf.writeUInt32LE(size, o + 8);
-  writeI64(buf, o + 12, tagsCode);
+  const dv = viewOf(buf);
+  setU64(dv, o, commitLogOffset);
+  dv.setUint32(o + 8, size, true);
+  setI64(dv, o + 12, tagsCode);
 }
 
 export class ConsumeQueue {
@@ -66,6 +59,9 @@ export class ConsumeQueue {
   #staged: Buffer = Buffer.alloc(0);
   #stagedCount = 0;
   #dirty = false;
+  #cache: { start: number; buf: Buffer; count: number } | undefined;
+  /** Bumped by truncation and retention: a read that raced one does not keep its block. */
+  #generation = 0;
 
   constructor(root: string, topic: string, queueId: number, entriesPerFile: number) {
     this.topic = topic;
@@ -113,6 +109,7 @@ export class ConsumeQueue {
       dropped++;
     }
     if (dropped > 0) this.#cutFilesAt(this.#maxOffset);
+    this.#invalidate();
     return dropped;
   }
 
@@ -189,17 +186,30 @@ export class ConsumeQueue {
 
   /**
    * Reads up to `count` entries from `offset` (fewer at a file boundary or the end) as raw
-   * bytes; read them with `readCqEntry`.
+   * bytes; read them with `readCqEntry`. Entries never change once written, so the last block
+   * read is kept: a consumer moving forward reads the file once per READ_AHEAD entries.
    */
   async read(offset: number, count: number): Promise<{ buf: Buffer; count: number }> {
     const end = Math.min(this.#maxOffset, offset + count);
+    const c = this.#cache;
+    if (c !== undefined && offset >= c.start && end <= c.start + c.count) {
+      const from = (offset - c.start) * CQ_ENTRY_SIZE;
+      return { buf: c.buf.subarray(from, from + (end - offset) * CQ_ENTRY_SIZE), count: end - offset };
+    }
     const f = this.#fileOf(offset);
     if (offset < this.#minOffset || offset >= end || f === undefined)
       return { buf: Buffer.alloc(0), count: 0 };
-    const n = Math.min(end, f.start + this.#perFile) - offset;
-    const buf = Buffer.allocUnsafe(n * CQ_ENTRY_SIZE);
-    const got = await readFull(f.fd, buf, 0, n * CQ_ENTRY_SIZE, (offset - f.start) * CQ_ENTRY_SIZE);
-    return { buf, count: Math.floor(got / CQ_ENTRY_SIZE) };
+    const ahead =
+      Math.min(this.#maxOffset, offset + Math.max(count, READ_AHEAD), f.start + this.#perFile) - offset;
+    const buf = Buffer.allocUnsafe(ahead * CQ_ENTRY_SIZE);
+    const generation = this.#generation;
+    const got = Math.floor(
+      (await readFull(f.fd, buf, 0, ahead * CQ_ENTRY_SIZE, (offset - f.start) * CQ_ENTRY_SIZE)) /
+        CQ_ENTRY_SIZE,
+    );
+    if (generation === this.#generation) this.#cache = { start: offset, buf, count: got };
+    const n = Math.min(got, end - offset, f.start + this.#perFile - offset);
+    return { buf: buf.subarray(0, n * CQ_ENTRY_SIZE), count: n };
   }
 
   async entryAt(offset: number): Promise<CqEntry | undefined> {
@@ -230,12 +240,18 @@ export class ConsumeQueue {
       else hi = mid;
     }
     this.#minOffset = lo;
+    this.#invalidate();
     while (this.#files.length > 1 && (this.#files[1] as CqFile).start <= lo) {
       const f = this.#files.shift() as CqFile;
       fs.rmSync(f.path, { force: true });
       const fd = f.fd;
       setTimeout(() => fs.close(fd, () => undefined), 5_000).unref();
     }
+  }
+
+  #invalidate(): void {
+    this.#cache = undefined;
+    this.#generation++;
   }
 
   close(): void {

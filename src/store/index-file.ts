@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { setU64, viewOf } from '../message/bytes.js';
 import { readU64, writeU64 } from '../message/codec.js';
 import { fsync, readFull, readFullSync, writeFullSync } from './fs-util.js';
 
@@ -136,11 +137,12 @@ export class IndexFile {
       this.#staged = bigger;
     }
     const o = this.#stagedCount * INDEX_ENTRY_SIZE;
-    this.#staged.writeUInt32LE(hash, o);
-    writeU64(this.#staged, o + 4, commitLogOffset);
-    this.#staged.writeUInt32LE(size, o + 12);
-    this.#staged.writeUInt32LE(Math.min(MAX_TIME_DELTA, Math.max(0, time - this.beginTimestamp)), o + 16);
-    this.#staged.writeUInt32LE(slots[slot] as number, o + 20);
+    const dv = viewOf(this.#staged);
+    dv.setUint32(o, hash, true);
+    setU64(dv, o + 4, commitLogOffset);
+    dv.setUint32(o + 12, size, true);
+    dv.setUint32(o + 16, Math.min(MAX_TIME_DELTA, Math.max(0, time - this.beginTimestamp)), true);
+    dv.setUint32(o + 20, slots[slot] as number, true);
     this.#stagedCount++;
     slots[slot] = n;
     if (time > this.endTimestamp) this.endTimestamp = time;

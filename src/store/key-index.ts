@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { keyHash, topicKeyHash } from '../message/hash.js';
+import { bytesHash, topicKeyHash } from '../message/hash.js';
+import { MSG_ID_BYTES } from '../message/msg-id.js';
 import type { Logger } from 'pino';
 import type { DispatchInfo } from '../message/codec.js';
 import { listNumbered, padName } from './fs-util.js';
@@ -26,8 +27,9 @@ export class KeyIndex {
     this.#log = log.child({ component: 'key-index' });
   }
 
+  /** The hash of a msgId (text form): over its 16 bytes, as `put` computes it. */
   static msgIdHash(msgId: string): number {
-    return keyHash(msgId.toUpperCase());
+    return bytesHash(Buffer.from(msgId, 'hex'), 0, MSG_ID_BYTES);
   }
   static topicKeyHash(topic: string, key: string): number {
     return topicKeyHash(topic, key);
@@ -84,7 +86,7 @@ export class KeyIndex {
   /** Indexes one record (stages its entries; `endRound` writes them). */
   put(info: DispatchInfo): void {
     const f = this.#active(info, 1 + info.keys.length);
-    f.put(keyHash(info.msgId), info.commitLogOffset, info.size, info.storeTimestamp);
+    f.put(info.msgIdHash, info.commitLogOffset, info.size, info.storeTimestamp);
     for (const k of info.keys)
       f.put(topicKeyHash(info.topic, k), info.commitLogOffset, info.size, info.storeTimestamp);
   }

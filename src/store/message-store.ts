@@ -159,6 +159,8 @@ export class MessageStore {
         removedSegments: cut.removedSegments,
       };
     }
+    // a queue's files start at or below its min offset: move it past records retention removed
+    await cqs.dropBelow(commitLog.minOffset);
     await cqs.flush();
     await index.flush();
     MessageStore.#writeCheckpoint(options.dataDir, scan.end);

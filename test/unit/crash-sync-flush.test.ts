@@ -14,7 +14,7 @@ interface Ack {
   length: number;
 }
 
-/** Runs the writer, SIGKILLs it `killAfterMs` after it is ready; returns the acks it printed. */
+/** Runs the writer, SIGKILLs it `killAfterMs` after its first ack; returns the acks it printed. */
 function runAndKill(
   dir: string,
   cycle: number,
@@ -33,11 +33,12 @@ function runAndKill(
       rest = lines.pop() ?? '';
       for (const line of lines) {
         const [kind, a, b, c, d] = line.split(' ');
-        if (kind === 'ack')
+        if (kind === 'ack') {
           acks.push({ msgId: a as string, queueId: Number(b), queueOffset: Number(c), length: Number(d) });
-        else if (kind === 'ready') {
+          // the kill lands while appends are in full flow, however slow the machine
+          if (acks.length === 1) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        } else if (kind === 'ready') {
           ready = line.slice(6);
-          setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         } else if (kind === 'fail') reject(new Error(`writer reported ${line}`));
       }
     });
