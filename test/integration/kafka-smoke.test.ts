@@ -47,6 +47,8 @@ describe('kafka smoke (kafkajs)', () => {
     const consumer: Consumer = kafka.consumer({
       groupId: uniqueName(`${topic}-${isolation}`),
       readUncommitted: isolation === 'read_uncommitted',
+      // short fetch waits: disconnect() waits for the fetch in flight
+      maxWaitTimeInMs: 200,
     });
     closers.push(() => consumer.disconnect());
     await consumer.connect();

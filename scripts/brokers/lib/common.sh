@@ -110,8 +110,10 @@ fetch_jars() {
     command -v mvn >/dev/null || apt_install maven
     log "fetching $name $version jars from Maven Central into $libs"
     rm -rf "$libs"
-    mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$libs" >&2 || die "mvn could not resolve $name $version"
+    mkdir -p "$CACHE_DIR"
+    mvn -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$libs" >"$CACHE_DIR/$name-$version-mvn.log" 2>&1 ||
+      { tail -n 30 "$CACHE_DIR/$name-$version-mvn.log" >&2; die "mvn could not resolve $name $version"; }
     touch "$libs/.complete"
   fi
   printf '%s' "$libs"
