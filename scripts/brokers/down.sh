@@ -3,8 +3,11 @@
 # Data and logs stay under .state/brokers/ (remove that folder for a clean slate).
 # Usage: scripts/brokers/down.sh [rabbitmq|kafka|rocketmq|all]...   (default: all)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-for b in "${ALL_BROKERS[@]}"; do source "$BROKERS_DIR/lib/$b.sh"; done
+source "$BROKERS_DIR/lib/rabbitmq.sh"
+source "$BROKERS_DIR/lib/kafka.sh"
+source "$BROKERS_DIR/lib/rocketmq.sh"
 
 parse_targets "$@"
 

@@ -4,8 +4,11 @@
 # Usage: scripts/brokers/up.sh [rabbitmq|kafka|rocketmq|all]...   (default: all)
 # Idempotent: a broker that is already running is left as it is.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-for b in "${ALL_BROKERS[@]}"; do source "$BROKERS_DIR/lib/$b.sh"; done
+source "$BROKERS_DIR/lib/rabbitmq.sh"
+source "$BROKERS_DIR/lib/kafka.sh"
+source "$BROKERS_DIR/lib/rocketmq.sh"
 
 parse_targets "$@"
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/brokers/*.sh (sourced, not executed).
 # Layout: every broker keeps data, logs, pid and its env lines under .state/brokers/<name>/;
 # downloaded jars live in a cache outside the repo so that later runs start in seconds.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Apache Kafka in KRaft mode (one process: broker + controller), jars from Maven Central.
 # 3.9.x: the newest line that still speaks the older protocol versions kafkajs 2.2.4 uses
 # (Kafka 4.0 removed them, KIP-896).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # RabbitMQ from Debian's rabbitmq-server package, run as a detached node of our own
 # (own node name, data, logs, config and Erlang cookie), never through systemd.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Apache RocketMQ 5 from Maven Central: a name server, and a broker with the gRPC proxy in
 # the same JVM (proxy LOCAL mode, what `mqbroker --enable-proxy` does): two JVMs, not three.
 
