@@ -49,6 +49,7 @@ log_has() { [[ -f "$1" ]] && grep -qF -- "$2" "$1"; }
 start_detached() {
   local pidfile="$1" logfile="$2"
   shift 2
+  printf '===== started %s =====\n' "$(date -u +%FT%TZ)" >>"$logfile"
   setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
 }
