@@ -1,10 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` (pure logic, no brokers) and `integration` (real brokers, found or
+// started by test/setup/brokers.global.ts). `npm run test:unit` runs the first only.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/conformance/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+          ],
+          globalSetup: ['test/setup/brokers.global.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // the brokers are shared, CPU is scarce (2 cores): one test file at a time
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });
