@@ -56,7 +56,7 @@ function rawBaseline(): { writesPerSec: number; fsyncWritesPerSec: number; mbps:
 async function asyncAppend(dir: string): Promise<{ rate: number; bytes: number; secs: number }> {
   const store = await MessageStore.open({ dataDir: dir, flushDiskType: 'ASYNC_FLUSH' });
   const batch = 256;
-  const window = 4;
+  const window = 16;
   let sent = 0;
   const t = performance.now();
   const producer = async (): Promise<void> => {

@@ -45,12 +45,17 @@ store
         return;
       }
       const r = s.recovery;
-      console.log(`recovered in ${r.durationMs} ms: ${r.records} records replayed from offset ${r.scannedFrom}`);
+      console.log(
+        `recovered in ${r.durationMs} ms: ${r.records} records replayed from offset ${r.scannedFrom}`,
+      );
       console.log(`log end ${r.end}, lowest offset ${out.stats.minOffset}`);
       if (r.truncated !== undefined)
-        console.log(`torn tail cut at ${r.truncated.at} (${r.truncated.cutBytes} bytes): ${r.truncated.reason}`);
+        console.log(
+          `torn tail cut at ${r.truncated.at} (${r.truncated.cutBytes} bytes): ${r.truncated.reason}`,
+        );
       for (const c of r.corrupt) console.log(`corrupt record skipped at ${c.commitLogOffset}: ${c.reason}`);
-      for (const q of out.queues) console.log(`${q.topic} queue ${q.queueId}: offsets ${q.minOffset}..${q.maxOffset}`);
+      for (const q of out.queues)
+        console.log(`${q.topic} queue ${q.queueId}: offsets ${q.minOffset}..${q.maxOffset}`);
     } finally {
       await s.close();
     }

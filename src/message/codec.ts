@@ -142,8 +142,8 @@ export function writeRecord(
   plan: RecordPlan,
   at: RecordPlacement,
   withCrc = true,
+  dv: DataView = viewOf(buf),
 ): string {
-  const dv = viewOf(buf);
   dv.setUint32(off + OFF_TOTAL, plan.size, true);
   dv.setUint32(off + OFF_MAGIC, RECORD_MAGIC, true);
   dv.setUint32(off + OFF_CRC, 0, true);

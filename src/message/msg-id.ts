@@ -43,9 +43,18 @@ export function writeNewMsgId(buf: Buffer, offset: number, now: number = Date.no
     if (seq === 0) lastMs++;
     lastMsHex = lastMs.toString(16).toUpperCase().padStart(12, '0');
   }
-  buf.writeUIntBE(lastMs, offset, 6);
-  buf.writeUIntBE(seq, offset + 6, 3);
-  processTag.copy(buf, offset + 9);
+  const hi = Math.floor(lastMs / 0x1_0000_0000);
+  const lo = lastMs >>> 0;
+  buf[offset] = hi >>> 8;
+  buf[offset + 1] = hi;
+  buf[offset + 2] = lo >>> 24;
+  buf[offset + 3] = lo >>> 16;
+  buf[offset + 4] = lo >>> 8;
+  buf[offset + 5] = lo;
+  buf[offset + 6] = seq >>> 16;
+  buf[offset + 7] = seq >>> 8;
+  buf[offset + 8] = seq;
+  for (let i = 0; i < 7; i++) buf[offset + 9 + i] = processTag[i] as number;
   return lastMsHex + HEX[seq >>> 16] + HEX[(seq >>> 8) & 0xff] + HEX[seq & 0xff] + PROCESS_HEX;
 }
 

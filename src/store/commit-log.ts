@@ -36,11 +36,22 @@ interface Chunk {
   start: number;
   buf: Buffer;
   used: number;
+  readonly dv: DataView;
+  /** The records in this chunk, for the dispatcher once written. */
+  infos: DispatchInfo[];
 }
 
 interface Waiter {
+  /** The append's records all lie below this offset. */
+  readonly end: number;
   resolve(outcome: WriteOutcome): void;
 }
+
+/** Rounds handed to the writer thread at once: one being written while the next is queued. */
+const MAX_IN_FLIGHT = 2;
+const MAX_POOL = 8;
+/** Scratch placement handed to writeRecord (saves an object per record). */
+const placement = { queueOffset: 0, commitLogOffset: 0, storeTimestamp: 0 };
 
 export interface CommitLogHooks {
   /** Called after records are written, before their appends answer. Must not throw. */
@@ -63,9 +74,13 @@ export class CommitLog {
   #encodeEnd = 0;
   #current: Chunk | undefined;
   #sealed: Chunk[] = [];
-  #infos: DispatchInfo[] = [];
   #waiters: Waiter[] = [];
-  #writing: Promise<void> | undefined;
+  #scheduled = false;
+  #inFlight = 0;
+  /** Settles when every round started so far has. */
+  #rounds: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #recovering = false;
   #pool: Buffer[] = [];
   #flushing: Promise<void> | undefined;
   /** Segments written since their last fsync. */
@@ -182,14 +197,11 @@ export class CommitLog {
       pos = segEnd;
     }
     const chunk = this.#chunkAt(pos, plan.size);
-    const msgId = writeRecord(
-      chunk.buf,
-      chunk.used,
-      msg,
-      plan,
-      { queueOffset, commitLogOffset: pos, storeTimestamp },
-      false,
-    );
+    const at = chunk.used;
+    placement.queueOffset = queueOffset;
+    placement.commitLogOffset = pos;
+    placement.storeTimestamp = storeTimestamp;
+    const msgId = writeRecord(chunk.buf, at, msg, plan, placement, false, chunk.dv);
     chunk.used += plan.size;
     this.#encodeEnd = pos + plan.size;
     const info: DispatchInfo = {
@@ -201,19 +213,26 @@ export class CommitLog {
       tag: msg.tag === '' ? undefined : msg.tag,
       keys: msg.keys ?? [],
       msgId,
-      msgIdHash: bytesHash(chunk.buf, chunk.used - plan.size + OFF_MSG_ID, MSG_ID_BYTES),
+      msgIdHash: bytesHash(chunk.buf, at + OFF_MSG_ID, MSG_ID_BYTES),
       storeTimestamp,
       sysFlag: msg.sysFlag ?? 0,
     };
-    this.#infos.push(info);
+    chunk.infos.push(info);
     return info;
   }
 
   /** Waits until everything encoded so far is written (and fsynced under SYNC_FLUSH). */
   commit(): Promise<WriteOutcome> {
     return new Promise((resolve) => {
-      this.#waiters.push({ resolve });
-      if (this.#writing === undefined) this.#writing = this.#writeLoop();
+      this.#waiters.push({ end: this.#encodeEnd, resolve });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // let the appends of this tick join the round
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
     });
   }
 
@@ -222,8 +241,10 @@ export class CommitLog {
     if (c !== undefined && c.start + c.used === pos && c.used + need <= c.buf.length) return c;
     this.#seal();
     const size = Math.max(this.#opts.writeChunkSize, need);
-    const buf = size === this.#opts.writeChunkSize ? this.#pool.pop() : undefined;
-    const chunk: Chunk = { start: pos, buf: buf ?? sharedBuffer(size), used: 0 };
+    const pooled = size === this.#opts.writeChunkSize ? this.#pool.pop() : undefined;
+    const buf = pooled ?? sharedBuffer(size);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const chunk: Chunk = { start: pos, buf, dv, used: 0, infos: [] };
     this.#current = chunk;
     return chunk;
   }
@@ -233,28 +254,34 @@ export class CommitLog {
     this.#current = undefined;
   }
 
-  async #writeLoop(): Promise<void> {
-    // let the appends of this tick join the round
-    await new Promise<void>((r) => setImmediate(r));
-    while (this.#waiters.length > 0) {
-      this.#seal();
-      const chunks = this.#sealed;
-      const infos = this.#infos;
-      const waiters = this.#waiters;
-      this.#sealed = [];
-      this.#infos = [];
-      this.#waiters = [];
-      const { final } = await this.#writeRound(chunks, infos);
-      // under SYNC_FLUSH the next round is written while this one's fsync runs
-      void final.then((outcome) => {
-        for (const w of waiters) w.resolve(outcome);
+  /**
+   * Starts rounds while fewer than MAX_IN_FLIGHT are being written: each takes the oldest
+   * pending chunks, up to writeChunkSize bytes, so the first appends are answered while later
+   * ones are still being written.
+   */
+  #pump(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#failure === undefined) {
+      if (this.#sealed.length === 0) this.#seal();
+      if (this.#sealed.length === 0) break;
+      const chunks: Chunk[] = [];
+      let bytes = 0;
+      while (this.#sealed.length > 0 && (chunks.length === 0 || bytes < this.#opts.writeChunkSize)) {
+        const c = this.#sealed.shift() as Chunk;
+        chunks.push(c);
+        bytes += c.used;
+      }
+      this.#inFlight++;
+      const round = this.#round(chunks);
+      this.#rounds = this.#rounds.then(() => round);
+      void round.finally(() => {
+        this.#inFlight--;
+        this.#pump();
       });
     }
-    this.#writing = undefined;
+    if (this.#inFlight === 0 && this.#failure !== undefined) void this.#recoverFromFailure();
   }
 
-  /** Writes a round; resolves once written, with a promise of the round's final outcome. */
-  async #writeRound(chunks: Chunk[], infos: DispatchInfo[]): Promise<{ final: Promise<WriteOutcome> }> {
+  async #round(chunks: Chunk[]): Promise<void> {
     const touched = new Set<Segment>();
     const sync = this.#opts.flushDiskType === 'SYNC_FLUSH';
     let synced: Promise<void> | undefined;
@@ -269,22 +296,38 @@ export class CommitLog {
       synced = op.synced;
       await op.written;
     } catch (err) {
-      await this.#writeFailed(err);
-      return { final: Promise.resolve('OS_WRITE_FAILED') };
+      this.#log.error(
+        { err, writeEnd: this.#writeEnd },
+        'commitlog write failed; pending appends are refused',
+      );
+      this.#failure ??= err;
+      return;
     }
+    if (this.#failure !== undefined) return; // an earlier round failed: this one is cut back too
     for (const chunk of chunks) {
       const seg = this.#segmentAt(chunk.start) as Segment;
       seg.length = Math.max(seg.length, chunk.start - seg.start + chunk.used);
       this.#writeEnd = chunk.start + chunk.used;
-      if (chunk.buf.length === this.#opts.writeChunkSize && this.#pool.length < 4) this.#pool.push(chunk.buf);
+      this.#hooks?.dispatch(chunk.infos);
+      chunk.infos = [];
+      if (chunk.buf.length === this.#opts.writeChunkSize && this.#pool.length < MAX_POOL)
+        this.#pool.push(chunk.buf);
       else this.#writer.forget(chunk.buf);
     }
-    this.#hooks?.dispatch(infos);
+    const end = this.#writeEnd;
     if (synced === undefined) {
       for (const seg of touched) this.#dirty.add(seg);
-      return { final: Promise.resolve('OK') };
+      this.#answer(end, 'OK');
+      return;
     }
-    return { final: this.#awaitSync(synced, this.#writeEnd) };
+    void this.#awaitSync(synced, end).then((outcome) => this.#answer(end, outcome));
+  }
+
+  /** Answers, in order, the appends whose records all lie below `end`. */
+  #answer(end: number, outcome: WriteOutcome): void {
+    let n = 0;
+    while (n < this.#waiters.length && (this.#waiters[n] as Waiter).end <= end) n++;
+    for (const w of this.#waiters.splice(0, n)) w.resolve(outcome);
   }
 
   /** SYNC_FLUSH: OK once the round's fsync ends, FLUSH_DISK_TIMEOUT if that takes too long. */
@@ -308,21 +351,22 @@ export class CommitLog {
   }
 
   /**
-   * A write failed (disk full, I/O error): everything not yet written is lost to its callers,
-   * who get OS_WRITE_FAILED. The files are cut back to the last complete write so the log stays
-   * valid, and the owner takes back the queue offsets it handed out.
+   * A write failed (disk full, I/O error) and every round in flight has settled: everything not
+   * yet written is lost to its callers, who get OS_WRITE_FAILED. The files are cut back to the
+   * last complete write so the log stays valid, and the owner takes back the queue offsets it
+   * handed out. Appends work again afterwards.
    */
-  async #writeFailed(err: unknown): Promise<void> {
-    this.#log.error({ err, writeEnd: this.#writeEnd }, 'commitlog write failed; pending appends are refused');
+  async #recoverFromFailure(): Promise<void> {
+    if (this.#recovering) return;
+    this.#recovering = true;
     const failed = this.#waiters;
     this.#waiters = [];
     this.#current = undefined;
     this.#sealed = [];
-    this.#infos = [];
     this.#encodeEnd = this.#writeEnd;
     for (const seg of this.#segments) {
       const keep = Math.max(0, Math.min(seg.length, this.#writeEnd - seg.start));
-      if (keep < seg.length) {
+      if (keep < seg.length || seg.start >= this.#writeEnd) {
         try {
           await ftruncate(seg.fd, keep);
           seg.length = keep;
@@ -332,7 +376,10 @@ export class CommitLog {
       }
     }
     this.#hooks?.rewind();
+    this.#failure = undefined;
+    this.#recovering = false;
     for (const w of failed) w.resolve('OS_WRITE_FAILED');
+    this.#pump();
   }
 
   /** ASYNC_FLUSH: fsync what was written since the last flush. */
@@ -355,7 +402,10 @@ export class CommitLog {
 
   /** Waits until no write is in flight. */
   async drain(): Promise<void> {
-    while (this.#writing !== undefined) await this.#writing;
+    while (this.#waiters.length > 0 || this.#inFlight > 0) {
+      await this.#rounds;
+      if (this.#waiters.length > 0 || this.#inFlight > 0) await new Promise((r) => setImmediate(r));
+    }
   }
 
   // ---------------------------------------------------------------- read

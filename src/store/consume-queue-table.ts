@@ -8,7 +8,8 @@ import { ConsumeQueue } from './consume-queue.js';
 export class ConsumeQueueTable {
   readonly dir: string;
   readonly #perFile: number;
-  readonly #queues = new Map<string, ConsumeQueue>();
+  /** topic -> queues by id */
+  readonly #queues = new Map<string, (ConsumeQueue | undefined)[]>();
   readonly #staged = new Set<ConsumeQueue>();
   /** Placeholder entries written for offsets whose record was lost. */
   placeholders = 0;
@@ -18,8 +19,10 @@ export class ConsumeQueueTable {
     this.#perFile = entriesPerFile;
   }
 
-  static #key(topic: string, queueId: number): string {
-    return `${topic}-${queueId}`;
+  #put(cq: ConsumeQueue): void {
+    let byId = this.#queues.get(cq.topic);
+    if (byId === undefined) this.#queues.set(cq.topic, (byId = []));
+    byId[cq.queueId] = cq;
   }
 
   load(): void {
@@ -30,27 +33,28 @@ export class ConsumeQueueTable {
         if (!/^\d+$/.test(q)) continue;
         const cq = new ConsumeQueue(this.dir, topic, Number(q), this.#perFile);
         cq.load();
-        this.#queues.set(ConsumeQueueTable.#key(topic, cq.queueId), cq);
+        this.#put(cq);
       }
     }
   }
 
   get(topic: string, queueId: number): ConsumeQueue | undefined {
-    return this.#queues.get(ConsumeQueueTable.#key(topic, queueId));
+    return this.#queues.get(topic)?.[queueId];
   }
 
   all(): ConsumeQueue[] {
-    return [...this.#queues.values()];
+    const out: ConsumeQueue[] = [];
+    for (const byId of this.#queues.values()) for (const cq of byId) if (cq !== undefined) out.push(cq);
+    return out;
   }
 
   /** Stages a record's entry in its queue (created on first use); returns the placeholders added. */
   stage(info: DispatchInfo, tagsCode: number): number {
-    const key = ConsumeQueueTable.#key(info.topic, info.queueId);
-    let cq = this.#queues.get(key);
+    let cq = this.#queues.get(info.topic)?.[info.queueId];
     if (cq === undefined) {
       cq = new ConsumeQueue(this.dir, info.topic, info.queueId, this.#perFile);
       cq.load();
-      this.#queues.set(key, cq);
+      this.#put(cq);
     }
     const gap = cq.stage(info.queueOffset, info.commitLogOffset, info.size, tagsCode);
     if (gap >= 0) this.#staged.add(cq);
@@ -65,20 +69,20 @@ export class ConsumeQueueTable {
 
   truncateFrom(commitLogOffset: number): number {
     let n = 0;
-    for (const cq of this.#queues.values()) n += cq.truncateFrom(commitLogOffset);
+    for (const cq of this.all()) n += cq.truncateFrom(commitLogOffset);
     return n;
   }
 
   async flush(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((cq) => cq.flush()));
+    await Promise.all(this.all().map((cq) => cq.flush()));
   }
 
   async dropBelow(minCommitLogOffset: number): Promise<void> {
-    for (const cq of this.#queues.values()) await cq.dropBelow(minCommitLogOffset);
+    for (const cq of this.all()) await cq.dropBelow(minCommitLogOffset);
   }
 
   close(): void {
-    for (const cq of this.#queues.values()) cq.close();
+    for (const cq of this.all()) cq.close();
     this.#queues.clear();
   }
 }

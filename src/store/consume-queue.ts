@@ -41,8 +41,13 @@ export function readCqEntry(buf: Buffer, i: number): CqEntry {
   return { commitLogOffset: getU64(dv, o), size: dv.getUint32(o + 8, true), tagsCode: getI64(dv, o + 12) };
 }
 
-function writeCqEntry(buf: Buffer, o: number, commitLogOffset: number, size: number, tagsCode: number): void {
-  const dv = viewOf(buf);
+function writeCqEntry(
+  dv: DataView,
+  o: number,
+  commitLogOffset: number,
+  size: number,
+  tagsCode: number,
+): void {
   setU64(dv, o, commitLogOffset);
   dv.setUint32(o + 8, size, true);
   setI64(dv, o + 12, tagsCode);
@@ -57,6 +62,7 @@ export class ConsumeQueue {
   #maxOffset = 0;
   #minOffset = 0;
   #staged: Buffer = Buffer.alloc(0);
+  #stagedView: DataView = viewOf(this.#staged);
   #stagedCount = 0;
   #dirty = false;
   #cache: { start: number; buf: Buffer; count: number } | undefined;
@@ -150,8 +156,9 @@ export class ConsumeQueue {
       const bigger = Buffer.allocUnsafe(Math.max(need, this.#staged.length * 2, 64 * CQ_ENTRY_SIZE));
       this.#staged.copy(bigger, 0, 0, this.#stagedCount * CQ_ENTRY_SIZE);
       this.#staged = bigger;
+      this.#stagedView = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
     }
-    writeCqEntry(this.#staged, this.#stagedCount * CQ_ENTRY_SIZE, commitLogOffset, size, tagsCode);
+    writeCqEntry(this.#stagedView, this.#stagedCount * CQ_ENTRY_SIZE, commitLogOffset, size, tagsCode);
     this.#stagedCount++;
   }
 
@@ -181,7 +188,10 @@ export class ConsumeQueue {
     }
     this.#stagedCount = 0;
     this.#dirty = true;
-    if (this.#staged.length > 1 << 20) this.#staged = Buffer.alloc(0);
+    if (this.#staged.length > 1 << 20) {
+      this.#staged = Buffer.alloc(0);
+      this.#stagedView = viewOf(this.#staged);
+    }
   }
 
   /**

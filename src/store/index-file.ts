@@ -53,6 +53,7 @@ export class IndexFile {
   /** In memory while the file is active; undefined once sealed. */
   #slots: Uint32Array | undefined;
   #staged: Buffer;
+  #stagedView: DataView;
   #stagedCount = 0;
   #written = 0;
 
@@ -62,6 +63,7 @@ export class IndexFile {
     this.slotCount = slotCount;
     this.maxEntries = maxEntries;
     this.#staged = Buffer.allocUnsafe(0);
+    this.#stagedView = viewOf(this.#staged);
   }
 
   static create(p: string, slotCount: number, maxEntries: number, beginPhyOffset: number): IndexFile {
@@ -135,9 +137,10 @@ export class IndexFile {
       const bigger = Buffer.allocUnsafe(Math.max(need, this.#staged.length * 2, 256 * INDEX_ENTRY_SIZE));
       this.#staged.copy(bigger, 0, 0, this.#stagedCount * INDEX_ENTRY_SIZE);
       this.#staged = bigger;
+      this.#stagedView = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
     }
     const o = this.#stagedCount * INDEX_ENTRY_SIZE;
-    const dv = viewOf(this.#staged);
+    const dv = this.#stagedView;
     dv.setUint32(o, hash, true);
     setU64(dv, o + 4, commitLogOffset);
     dv.setUint32(o + 12, size, true);
@@ -160,7 +163,10 @@ export class IndexFile {
     );
     this.#written += this.#stagedCount;
     this.#stagedCount = 0;
-    if (this.#staged.length > 1 << 20) this.#staged = Buffer.allocUnsafe(0);
+    if (this.#staged.length > 1 << 20) {
+      this.#staged = Buffer.allocUnsafe(0);
+      this.#stagedView = viewOf(this.#staged);
+    }
   }
 
   writeHeader(): void {

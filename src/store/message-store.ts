@@ -8,6 +8,7 @@ import { tagsCode } from '../message/hash.js';
 import type { MessageInput, StoredMessage } from '../message/message.js';
 import { isMsgId } from '../message/msg-id.js';
 import { CommitLog } from './commit-log.js';
+import type { WriteOutcome } from './commit-log.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import { writeFileAtomicSync } from './fs-util.js';
 import { KeyIndex } from './key-index.js';
@@ -23,6 +24,28 @@ import { LoopService } from './service.js';
 import type { GetMessageResult, PutMessageResult } from './status.js';
 import { PutMessageStatus } from './status.js';
 import { StoreLock } from './store-lock.js';
+
+const CLOSED: PutMessageResult = {
+  status: PutMessageStatus.SERVICE_NOT_AVAILABLE,
+  reason: 'the store is closed',
+};
+
+function toResult(info: DispatchInfo, outcome: WriteOutcome): PutMessageResult {
+  if (outcome === 'OS_WRITE_FAILED')
+    return {
+      status: PutMessageStatus.OS_WRITE_FAILED,
+      reason: 'the disk refused the write; see the server log',
+    };
+  return {
+    status: outcome === 'OK' ? PutMessageStatus.PUT_OK : PutMessageStatus.FLUSH_DISK_TIMEOUT,
+    msgId: info.msgId,
+    queueId: info.queueId,
+    queueOffset: info.queueOffset,
+    commitLogOffset: info.commitLogOffset,
+    storeTimestamp: info.storeTimestamp,
+    storeSize: info.size,
+  };
+}
 
 /** The sizes a store was created with (`layout.json`). */
 interface StoreLayout {
@@ -56,8 +79,8 @@ export class MessageStore {
   readonly #reader: RecordReader;
   readonly #lock: StoreLock;
   readonly #services: LoopService[];
-  /** Next queue offset of each topic-queue, handed out at append time. */
-  readonly #nextOffsets = new Map<string, number>();
+  /** Next queue offset of each topic-queue (topic -> by queue id), handed out at append time. */
+  readonly #nextOffsets = new Map<string, number[]>();
   /** End of what ConsumeQueue and KeyIndex hold. */
   #dispatchedEnd = 0;
   #closed = false;
@@ -248,13 +271,23 @@ export class MessageStore {
 
   #resetNextOffsets(): void {
     this.#nextOffsets.clear();
-    for (const cq of this.#cqs.all()) this.#nextOffsets.set(`${cq.topic}-${cq.queueId}`, cq.maxOffset);
+    for (const cq of this.#cqs.all()) this.#queueOffsets(cq.topic)[cq.queueId] = cq.maxOffset;
+  }
+
+  #queueOffsets(topic: string): number[] {
+    let byId = this.#nextOffsets.get(topic);
+    if (byId === undefined) this.#nextOffsets.set(topic, (byId = []));
+    return byId;
   }
 
   // ------------------------------------------------------------------ write
 
+  /** Appends one message (the common case, without the batch's arrays). */
   putMessage(msg: MessageInput): Promise<PutMessageResult> {
-    return this.putMessages([msg]).then((r) => r[0] as PutMessageResult);
+    if (this.#closed) return Promise.resolve(CLOSED);
+    const r = this.#encode(msg, Date.now());
+    if ('status' in r) return Promise.resolve(r);
+    return this.#commitLog.commit().then((outcome) => toResult(r, outcome));
   }
 
   /**
@@ -262,45 +295,29 @@ export class MessageStore {
    * SYNC_FLUSH, acknowledged after one shared fsync.
    */
   async putMessages(msgs: readonly MessageInput[]): Promise<PutMessageResult[]> {
-    if (this.#closed)
-      return msgs.map(() => ({
-        status: PutMessageStatus.SERVICE_NOT_AVAILABLE,
-        reason: 'the store is closed',
-      }));
+    if (this.#closed) return msgs.map(() => CLOSED);
     const now = Date.now();
     const results: (PutMessageResult | DispatchInfo)[] = [];
     let written = 0;
     for (const msg of msgs) {
-      const plan = planRecord(msg, this.options.maxMessageSize);
-      if (isPlanProblem(plan)) {
-        results.push({ status: plan.problem, reason: plan.reason });
-        continue;
-      }
-      const key = `${msg.topic}-${msg.queueId}`;
-      const queueOffset = this.#nextOffsets.get(key) ?? 0;
-      results.push(this.#commitLog.encode(msg, plan, queueOffset, now));
-      this.#nextOffsets.set(key, queueOffset + 1);
-      written++;
+      const r = this.#encode(msg, now);
+      if (!('status' in r)) written++;
+      results.push(r);
     }
     if (written === 0) return results as PutMessageResult[];
     const outcome = await this.#commitLog.commit();
-    return results.map((r) => {
-      if ('status' in r) return r;
-      if (outcome === 'OS_WRITE_FAILED')
-        return {
-          status: PutMessageStatus.OS_WRITE_FAILED,
-          reason: 'the disk refused the write; see the server log',
-        };
-      return {
-        status: outcome === 'OK' ? PutMessageStatus.PUT_OK : PutMessageStatus.FLUSH_DISK_TIMEOUT,
-        msgId: r.msgId,
-        queueId: r.queueId,
-        queueOffset: r.queueOffset,
-        commitLogOffset: r.commitLogOffset,
-        storeTimestamp: r.storeTimestamp,
-        storeSize: r.size,
-      };
-    });
+    return results.map((r) => ('status' in r ? r : toResult(r, outcome)));
+  }
+
+  /** Checks a message and encodes it at the end of the log, or says why not. */
+  #encode(msg: MessageInput, now: number): DispatchInfo | PutMessageResult {
+    const plan = planRecord(msg, this.options.maxMessageSize);
+    if (isPlanProblem(plan)) return { status: plan.problem, reason: plan.reason };
+    const offsets = this.#queueOffsets(msg.topic);
+    const queueOffset = offsets[msg.queueId] ?? 0;
+    const info = this.#commitLog.encode(msg, plan, queueOffset, now);
+    offsets[msg.queueId] = queueOffset + 1;
+    return info;
   }
 
   // ------------------------------------------------------------------ read

@@ -38,7 +38,10 @@ export interface StoreOptions {
   readonly deleteWhen?: readonly number[];
   /** How often the retention service looks. @defaultValue 10000 */
   readonly cleanIntervalMs?: number;
-  /** Bytes gathered before a write is issued; appends in between share it. @defaultValue 4 MiB */
+  /**
+   * Bytes handed to the writer thread per round (a larger record gets a chunk of its own).
+   * @defaultValue 1 MiB
+   */
   readonly writeChunkSize?: number;
   readonly logger?: Logger;
 }
@@ -91,10 +94,7 @@ export function resolveStoreOptions(o: StoreOptions): ResolvedStoreOptions {
     fileReservedTimeMs: positiveInt('fileReservedTimeMs', o.fileReservedTimeMs ?? 72 * 3600_000),
     deleteWhen,
     cleanIntervalMs: positiveInt('cleanIntervalMs', o.cleanIntervalMs ?? 10_000),
-    writeChunkSize: Math.max(
-      positiveInt('writeChunkSize', o.writeChunkSize ?? 4 * MiB, 4096),
-      maxMessageSize + RECORD_OVERHEAD,
-    ),
+    writeChunkSize: positiveInt('writeChunkSize', o.writeChunkSize ?? MiB, 4096),
     logger: o.logger ?? pino({ level: 'silent' }),
   };
 }
