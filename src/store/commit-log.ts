@@ -37,6 +37,8 @@ interface Chunk {
   buf: Buffer;
   used: number;
   readonly dv: DataView;
+  /** Ends with the BLANK marker of its segment: the log continues at the next segment. */
+  closesSegment: boolean;
   /** The records in this chunk, for the dispatcher once written. */
   infos: DispatchInfo[];
 }
@@ -193,6 +195,7 @@ export class CommitLog {
       const chunk = this.#chunkAt(pos, BLANK_SIZE);
       writeBlank(chunk.buf, chunk.used, segEnd - pos);
       chunk.used += BLANK_SIZE;
+      chunk.closesSegment = true;
       this.#seal();
       pos = segEnd;
     }
@@ -244,7 +247,7 @@ export class CommitLog {
     const pooled = size === this.#opts.writeChunkSize ? this.#pool.pop() : undefined;
     const buf = pooled ?? sharedBuffer(size);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const chunk: Chunk = { start: pos, buf, dv, used: 0, infos: [] };
+    const chunk: Chunk = { start: pos, buf, dv, used: 0, closesSegment: false, infos: [] };
     this.#current = chunk;
     return chunk;
   }
@@ -307,7 +310,8 @@ export class CommitLog {
     for (const chunk of chunks) {
       const seg = this.#segmentAt(chunk.start) as Segment;
       seg.length = Math.max(seg.length, chunk.start - seg.start + chunk.used);
-      this.#writeEnd = chunk.start + chunk.used;
+      // a record boundary: after a BLANK the log goes on at the next segment, never inside the padding
+      this.#writeEnd = chunk.closesSegment ? this.nextSegmentStart(chunk.start) : chunk.start + chunk.used;
       this.#hooks?.dispatch(chunk.infos);
       chunk.infos = [];
       if (chunk.buf.length === this.#opts.writeChunkSize && this.#pool.length < MAX_POOL)

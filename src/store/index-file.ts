@@ -66,13 +66,16 @@ export class IndexFile {
     this.#stagedView = viewOf(this.#staged);
   }
 
+  /** Creates a file, header first under a temporary name, so a crash never leaves a headless one. */
   static create(p: string, slotCount: number, maxEntries: number, beginPhyOffset: number): IndexFile {
-    const fd = fs.openSync(p, 'w+');
-    fs.ftruncateSync(fd, INDEX_HEADER_SIZE + slotCount * 4 + maxEntries * INDEX_ENTRY_SIZE);
+    const tmp = `${p}.tmp`;
+    const fd = fs.openSync(tmp, 'w+');
     const f = new IndexFile(p, fd, slotCount, maxEntries);
     f.beginPhyOffset = f.endPhyOffset = beginPhyOffset;
     f.#slots = new Uint32Array(slotCount);
     f.writeHeader();
+    fs.ftruncateSync(fd, INDEX_HEADER_SIZE + slotCount * 4 + maxEntries * INDEX_ENTRY_SIZE);
+    fs.renameSync(tmp, p);
     return f;
   }
 

@@ -38,9 +38,23 @@ export class KeyIndex {
   async load(): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true });
     const names = listNumbered(this.dir);
-    names.forEach(({ name }, i) => {
-      this.#files.push(IndexFile.open(path.join(this.dir, name), i === names.length - 1));
-    });
+    for (const [i, { name }] of names.entries()) {
+      const p = path.join(this.dir, name);
+      try {
+        this.#files.push(IndexFile.open(p, i === names.length - 1));
+      } catch (err) {
+        // a file cut short by a crash, or damaged: it and the ones after it are rebuilt by replay
+        this.#log.warn({ err, file: p }, 'index file unreadable; rebuilding from the log');
+        for (const rest of names.slice(i)) fs.rmSync(path.join(this.dir, rest.name), { force: true });
+        const last = this.#files.at(-1);
+        if (last !== undefined && !last.active) {
+          this.#files.pop();
+          last.close();
+          this.#files.push(IndexFile.open(last.path, true));
+        }
+        break;
+      }
+    }
     const last = this.#files.at(-1);
     if (last?.isFull) await last.seal();
   }

@@ -63,9 +63,20 @@ export async function scanCommitLog(
     const { seg, i } = at;
     const dataEnd = seg.start + seg.length;
     if (pos >= dataEnd) {
-      if (i < segs.length - 1 && pos < seg.start + log.segmentSize)
+      const following = segs[i + 1];
+      if (following === undefined || pos >= seg.start + log.segmentSize) break;
+      // the segment ends early, yet a later one exists: keep going if the log visibly goes on there
+      const end = following.start + following.length;
+      if (!(await wellFormedAt(following, following.start, end, maxRecordSize))) {
         out.stop = { at: pos, reason: `segment ends without its closing marker at ${pos}` };
-      break;
+        break;
+      }
+      out.corrupt.push({
+        commitLogOffset: pos,
+        reason: 'segment ends without its closing marker; the log goes on in the next one',
+      });
+      pos = following.start;
+      continue;
     }
     const n = await readFull(seg.fd, buf, 0, Math.min(buf.length, dataEnd - pos), pos - seg.start);
     let off = 0;
