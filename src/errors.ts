@@ -28,6 +28,7 @@ export const ErrorCodes = {
   MQ_ERR_STORE_CLOSED: { statusCode: 503, retriable: true, message: 'store is closed: %s' },
   MQ_ERR_STORE_LOCKED: { statusCode: 500, retriable: false, message: 'store directory in use: %s' },
   MQ_ERR_FLUSH_TIMEOUT: { statusCode: 504, retriable: true, message: 'disk flush timed out: %s' },
+  MQ_ERR_FILTER_INVALID: { statusCode: 400, retriable: false, message: 'invalid filter expression: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
