@@ -25,7 +25,11 @@ export interface Segment {
   readonly start: number;
   readonly path: string;
   fd: number;
-  /** Bytes in the file. */
+  /**
+   * Where data may end: the file size when opened (recovery finds the real end), then the end
+   * of what was written. Segment files are created at full size (sparse): fdatasync is cheaper
+   * when a write does not grow the file, and the end of data is where zeros begin.
+   */
   length: number;
 }
 
@@ -144,7 +148,7 @@ export class CommitLog {
     for (let last = this.#segments.at(-1); last !== undefined; last = this.#segments.at(-1)) {
       const keepFirst = this.#segments.length === 1 && last.start === end;
       if (last.start < end || keepFirst) break;
-      cutBytes += last.length;
+      cutBytes += await dataAfter(last, 0);
       removedSegments.push(path.basename(last.path));
       await closeFd(last.fd);
       fs.rmSync(last.path);
@@ -152,13 +156,20 @@ export class CommitLog {
     }
     const seg = this.#segmentAt(end);
     if (seg !== undefined && seg.length > end - seg.start) {
-      cutBytes += seg.length - (end - seg.start);
-      await ftruncate(seg.fd, end - seg.start);
-      await fdatasync(seg.fd);
+      const cut = await dataAfter(seg, end - seg.start);
+      if (cut > 0) await this.#zeroFrom(seg, end - seg.start);
+      cutBytes += cut;
       seg.length = end - seg.start;
     }
     this.#writeEnd = this.#flushedEnd = this.#encodeEnd = end;
     return { cutBytes, removedSegments };
+  }
+
+  /** Cuts a segment's file at `at` and extends it again: zeros (sparse) up to the segment size. */
+  async #zeroFrom(seg: Segment, at: number): Promise<void> {
+    await ftruncate(seg.fd, at);
+    await ftruncate(seg.fd, this.#opts.segmentSize);
+    await fdatasync(seg.fd);
   }
 
   #segmentAt(offset: number): Segment | undefined {
@@ -176,6 +187,7 @@ export class CommitLog {
       throw new Error(`internal: segment ${start} would not follow ${last.start}`);
     const p = path.join(this.dir, padName(start));
     const fd = fs.openSync(p, 'w+');
+    fs.ftruncateSync(fd, this.#opts.segmentSize);
     const seg: Segment = { start, path: p, fd, length: 0 };
     this.#segments.push(seg);
     return seg;
@@ -372,7 +384,7 @@ export class CommitLog {
       const keep = Math.max(0, Math.min(seg.length, this.#writeEnd - seg.start));
       if (keep < seg.length || seg.start >= this.#writeEnd) {
         try {
-          await ftruncate(seg.fd, keep);
+          await this.#zeroFrom(seg, keep);
           seg.length = keep;
         } catch (e) {
           this.#log.error({ err: e, segment: seg.path }, 'could not cut back a failed write');
@@ -457,4 +469,25 @@ export class CommitLog {
     for (const seg of this.#segments) await closeFd(seg.fd).catch(() => undefined);
     this.#segments = [];
   }
+}
+
+/**
+ * How many bytes after `from` in a segment's file are not zero (up to the first 1 MiB of zeros):
+ * what recovery cuts off behind the last valid record.
+ */
+async function dataAfter(seg: Segment, from: number): Promise<number> {
+  const window = Buffer.allocUnsafe(1 << 20);
+  let last = -1;
+  for (let at = from; at < seg.length; at += window.length) {
+    const n = await readFull(seg.fd, window, 0, Math.min(window.length, seg.length - at), at);
+    let found = -1;
+    for (let i = n - 1; i >= 0; i--)
+      if (window[i] !== 0) {
+        found = i;
+        break;
+      }
+    if (found < 0) break;
+    last = at + found;
+  }
+  return last < 0 ? 0 : last + 1 - from;
 }

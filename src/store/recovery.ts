@@ -62,7 +62,8 @@ export async function scanCommitLog(
     if (at === undefined) break;
     const { seg, i } = at;
     const dataEnd = seg.start + seg.length;
-    if (pos >= dataEnd) {
+    if (pos >= dataEnd || (await zeroAt(seg, pos))) {
+      // the data of this segment ends here (files are preallocated: zeros follow the data)
       const following = segs[i + 1];
       if (following === undefined || pos >= seg.start + log.segmentSize) break;
       // the segment ends early, yet a later one exists: keep going if the log visibly goes on there
@@ -82,8 +83,18 @@ export async function scanCommitLog(
     let off = 0;
     let next = pos;
     let stopped = false;
+    let dataEndsHere = false;
     while (off < n) {
       const c = checkRecord(buf, off, n, maxRecordSize);
+      if (
+        c.kind === 'corrupt' &&
+        off + 8 <= n &&
+        buf.readUInt32LE(off) === 0 &&
+        buf.readUInt32LE(off + 4) === 0
+      ) {
+        dataEndsHere = true; // zeros: nothing was written from here on in this segment
+        break;
+      }
       if (c.kind === 'record') {
         const info = readDispatchInfo(buf, off, c.size);
         if (info.commitLogOffset !== next) {
@@ -124,9 +135,17 @@ export async function scanCommitLog(
     pos = next;
     endOfWindow();
     if (stopped) break;
+    if (dataEndsHere) seg.length = pos - seg.start;
   }
   out.end = pos;
   return out;
+}
+
+/** Whether the 8 bytes at `p` (a header's place) are zero or past the end of the file. */
+async function zeroAt(seg: Segment, p: number): Promise<boolean> {
+  const h = Buffer.alloc(8);
+  const n = await readFull(seg.fd, h, 0, 8, p - seg.start);
+  return n < 8 || (h.readUInt32LE(0) === 0 && h.readUInt32LE(4) === 0);
 }
 
 /** Whether a plausible record header (or the end of the data) follows a damaged record. */
