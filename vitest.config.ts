@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // the JSON report lets .ci/run print one plain closing line (N passed, N failed)
+    reporters: ['default', 'json'],
+    outputFile: { json: '.state/vitest-report.json' },
     projects: [
       {
         extends: true,
