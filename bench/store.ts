@@ -145,7 +145,11 @@ async function warmUp(): Promise<void> {
   for (let i = 0; i < 50; i++)
     await store.putMessages(Array.from({ length: 256 }, (_, j) => message(i * 256 + j, 4)));
   for (let i = 0; i < 200; i++) await store.putMessage(message(i, 4));
-  for (let q = 0; q < 4; q++) await store.getMessages('BenchTopic', q, 0, 32);
+  for (let q = 0; q < 4; q++) {
+    for (let offset = 0; offset < store.maxOffset('BenchTopic', q);) {
+      offset = (await store.getMessages('BenchTopic', q, offset, 32)).nextBeginOffset;
+    }
+  }
   await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -60,6 +60,9 @@ export function writeU64(buf: Buffer, off: number, v: number): void {
   setU64(viewOf(buf), off, v);
 }
 
+/** Shared by every decoded message without properties (frozen: read-only for everyone). */
+const NO_PROPERTIES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Topic names already checked (the check is a regex: keep it off the hot path). */
 const validTopics = new Set<string>();
 
@@ -340,41 +343,50 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
  */
 export function decodeRecord(buf: Buffer, off: number, size: number): StoredMessage {
   const dv = viewOf(buf);
-  const d = readDispatchInfo(buf, off, size);
   let p = off + FIXED_PART;
-  p += 2 + dv.getUint16(p, true); // topic
-  p += 2 + dv.getUint16(p, true); // tag
+  const topicLen = dv.getUint16(p, true);
+  const topic = readName(buf, p + 2, topicLen);
+  p += 2 + topicLen;
+  const tagLen = dv.getUint16(p, true);
+  const tag = tagLen === 0 ? undefined : readName(buf, p + 2, tagLen);
+  p += 2 + tagLen;
   const keyCount = dv.getUint16(p, true);
   p += 2;
-  for (let i = 0; i < keyCount; i++) p += 2 + dv.getUint16(p, true);
-  const propsEnd = p + 2 + dv.getUint16(p, true);
-  p += 2;
-  // pairs, not `obj[k] = v`: assigning a key named "__proto__" would drop it
-  const pairs: [string, string][] = [];
-  while (p < propsEnd) {
-    const k = readStr16(buf, p);
-    p += 2 + dv.getUint16(p, true);
-    pairs.push([k, readStr16(buf, p)]);
+  const keys: string[] = [];
+  for (let i = 0; i < keyCount; i++) {
+    keys.push(readStr16(buf, p));
     p += 2 + dv.getUint16(p, true);
   }
-  const properties: Record<string, string> = Object.fromEntries(pairs);
+  const propsEnd = p + 2 + dv.getUint16(p, true);
+  p += 2;
+  let properties: Record<string, string> = NO_PROPERTIES;
+  if (p < propsEnd) {
+    // pairs, not `obj[k] = v`: assigning a key named "__proto__" would drop it
+    const pairs: [string, string][] = [];
+    while (p < propsEnd) {
+      const k = readStr16(buf, p);
+      p += 2 + dv.getUint16(p, true);
+      pairs.push([k, readStr16(buf, p)]);
+      p += 2 + dv.getUint16(p, true);
+    }
+    properties = Object.fromEntries(pairs);
+  }
   const bodyLen = dv.getUint32(p, true);
-  const body = buf.subarray(p + 4, p + 4 + bodyLen);
   return {
-    msgId: d.msgId,
-    topic: d.topic,
-    queueId: d.queueId,
-    queueOffset: d.queueOffset,
-    commitLogOffset: d.commitLogOffset,
+    msgId: msgIdToString(buf, off + OFF_MSG_ID),
+    topic,
+    queueId: dv.getUint32(off + OFF_QUEUE_ID, true),
+    queueOffset: getU64(dv, off + OFF_QUEUE_OFFSET),
+    commitLogOffset: getU64(dv, off + OFF_PHYS_OFFSET),
     storeSize: size,
-    tag: d.tag,
-    keys: d.keys,
+    tag,
+    keys,
     properties,
-    body,
+    body: buf.subarray(p + 4, p + 4 + bodyLen),
     bornTimestamp: getU64(dv, off + OFF_BORN),
-    storeTimestamp: d.storeTimestamp,
+    storeTimestamp: getU64(dv, off + OFF_STORE),
     flag: dv.getUint32(off + OFF_FLAG, true),
-    sysFlag: d.sysFlag,
+    sysFlag: dv.getUint32(off + OFF_SYS_FLAG, true),
     reconsumeTimes: dv.getUint32(off + OFF_RECONSUME, true),
     preparedTransactionOffset: getU64(dv, off + OFF_PREPARED),
   };

@@ -53,8 +53,8 @@ interface Waiter {
   resolve(outcome: WriteOutcome): void;
 }
 
-/** Rounds handed to the writer thread at once: one being written while the next is queued. */
-const MAX_IN_FLIGHT = 2;
+/** Rounds handed to the writer thread at once, so it always has the next one queued while the main thread is busy encoding. */
+const MAX_IN_FLIGHT = 4;
 const MAX_POOL = 8;
 /** Scratch placement handed to writeRecord (saves an object per record). */
 const placement = { queueOffset: 0, commitLogOffset: 0, storeTimestamp: 0 };
