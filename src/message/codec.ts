@@ -254,9 +254,12 @@ function fieldsFit(buf: Buffer, off: number, size: number): boolean {
   const propsEnd = p + 2 + dv.getUint16(p, true);
   p += 2;
   if (propsEnd > end) return false;
+  // key and value pairs: an odd string out would make the decoder read past the properties
   while (p < propsEnd) {
-    if (p + 2 > propsEnd) return false;
-    p += 2 + dv.getUint16(p, true);
+    for (let i = 0; i < 2; i++) {
+      if (p + 2 > propsEnd) return false;
+      p += 2 + dv.getUint16(p, true);
+    }
   }
   if (p !== propsEnd || p + 4 > end) return false;
   return p + 4 + dv.getUint32(p, true) === end;

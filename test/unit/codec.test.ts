@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { crc32 } from 'node:zlib';
 import {
   BLANK_MAGIC,
   BLANK_SIZE,
   checkRecord,
   decodeRecord,
   encodeMessage,
+  FIXED_PART,
   isPlanProblem,
   MAX_PROPERTIES_BYTES,
   planRecord,
@@ -232,5 +234,23 @@ describe('codec', () => {
     writeBlank(buf, 0, 7);
     expect(checkRecord(buf, 0, 8, MAX)).toMatchObject({ kind: 'corrupt' });
     expect(checkRecord(buf, 0, 7, MAX)).toEqual({ kind: 'short', need: BLANK_SIZE });
+  });
+});
+
+describe('codec - properties block', () => {
+  it('codec - a resealed record whose properties block holds an odd string is refused, never decoded', () => {
+    const rec = encodeMessage(
+      { topic: 'T', queueId: 0, body: Buffer.from('b'), properties: { k: 'v' } },
+      { queueOffset: 0, commitLogOffset: 0, storeTimestamp: 1 },
+    );
+    // find the properties block: after topic "T" (2+1), empty tag (2), no keys (2)
+    const propsAt = FIXED_PART + 3 + 2 + 2;
+    const blockLen = rec.readUInt16LE(propsAt);
+    expect(blockLen).toBe(2 + 1 + 2 + 1);
+    // turn the pair into one string of 4 bytes: "k" + [0,1] + "v" read as a single string
+    rec.writeUInt16LE(4, propsAt + 2);
+    rec.writeUInt32LE(0, 8);
+    rec.writeUInt32LE(crc32(rec), 8);
+    expect(checkRecord(rec, 0, rec.length, 1 << 20).kind).toBe('corrupt');
   });
 });
