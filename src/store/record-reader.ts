@@ -2,7 +2,7 @@ import { checkRecord, decodeRecord, readU64 } from '../message/codec.js';
 import type { StoredMessage } from '../message/message.js';
 import type { CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
-import type { CqEntry } from './consume-queue.js';
+import type { ConsumeQueue, CqEntry } from './consume-queue.js';
 import { readCqEntry } from './consume-queue.js';
 import type { CorruptRecord, GetMessageResult, GetMessageStatus } from './status.js';
 
@@ -32,6 +32,8 @@ export class RecordReader {
   readonly #log: CommitLog;
   readonly #cqs: ConsumeQueueTable;
   readonly #maxRecordSize: number;
+  /** Read buffers reused across pulls (decoded bodies are copied out of them). */
+  readonly #scratch: Buffer[] = [];
 
   constructor(log: CommitLog, cqs: ConsumeQueueTable, maxRecordSize: number) {
     this.#log = log;
@@ -68,6 +70,25 @@ export class RecordReader {
     if (offset === max) return result('OFFSET_OVERFLOW_ONE', offset);
     if (offset > max) return result('OFFSET_OVERFLOW_BADLY', max);
 
+    const scratch = this.#scratch.pop() ?? Buffer.allocUnsafeSlow(MAX_READ);
+    try {
+      return await this.#scan(cq, topic, queueId, offset, maxMessages, opts, scratch, result);
+    } finally {
+      if (this.#scratch.length < 8) this.#scratch.push(scratch);
+    }
+  }
+
+  async #scan(
+    cq: ConsumeQueue,
+    topic: string,
+    queueId: number,
+    offset: number,
+    maxMessages: number,
+    opts: { filter?: MessageFilter; maxBytes?: number },
+    scratch: Buffer,
+    result: (s: GetMessageStatus, n: number, m?: StoredMessage[], c?: CorruptRecord[]) => GetMessageResult,
+  ): Promise<GetMessageResult> {
+    const max = cq.maxOffset;
     const filter = opts.filter;
     const maxBytes = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
     const messages: StoredMessage[] = [];
@@ -102,7 +123,11 @@ export class RecordReader {
       reading: for (const group of groupReads(candidates, this.#log.segmentSize)) {
         const first = (group[0] as Candidate).entry.commitLogOffset;
         const last = group.at(-1) as Candidate;
-        const span = await this.#log.read(first, last.entry.commitLogOffset + last.entry.size - first);
+        const span = await this.#log.read(
+          first,
+          last.entry.commitLogOffset + last.entry.size - first,
+          scratch,
+        );
         for (const c of group) {
           const m =
             span === undefined ? undefined : this.#decodeAt(span, c.entry.commitLogOffset - first, c.entry);
@@ -139,7 +164,7 @@ export class RecordReader {
   #decodeAt(buf: Buffer, off: number, entry: CqEntry): StoredMessage | undefined {
     const c = checkRecord(buf, off, off + entry.size, this.#maxRecordSize);
     if (c.kind !== 'record' || c.size !== entry.size) return undefined;
-    return decodeRecord(buf, off, c.size);
+    return decodeRecord(buf, off, c.size, true);
   }
 
   /** The intact record at `offset` (its size read from the record when not given). */
