@@ -20,6 +20,9 @@ const CQ_BATCH = 1024;
 /** A read covers records at most this far apart and this long, so it never loads a segment. */
 const MAX_GAP = 64 * 1024;
 const MAX_READ = 1024 * 1024;
+/** A read of the log fetches at least this much, for the pulls that follow. */
+const READ_AHEAD = 1024 * 1024;
+const MAX_SPANS = 8;
 const STORE_TIMESTAMP_END = 56;
 
 interface Candidate {
@@ -32,8 +35,12 @@ export class RecordReader {
   readonly #log: CommitLog;
   readonly #cqs: ConsumeQueueTable;
   readonly #maxRecordSize: number;
-  /** Read buffers reused across pulls (decoded bodies are copied out of them). */
-  readonly #scratch: Buffer[] = [];
+  /**
+   * Spans of the log read lately, newest last. Consumers of a topic's queues move through the
+   * same stretch of the log at about the same pace: one read ahead serves the pulls of every
+   * queue whose records lie in it. Records never change once written, so a span stays valid.
+   */
+  readonly #spans: { start: number; buf: Buffer }[] = [];
 
   constructor(log: CommitLog, cqs: ConsumeQueueTable, maxRecordSize: number) {
     this.#log = log;
@@ -70,12 +77,26 @@ export class RecordReader {
     if (offset === max) return result('OFFSET_OVERFLOW_ONE', offset);
     if (offset > max) return result('OFFSET_OVERFLOW_BADLY', max);
 
-    const scratch = this.#scratch.pop() ?? Buffer.allocUnsafeSlow(MAX_READ);
-    try {
-      return await this.#scan(cq, topic, queueId, offset, maxMessages, opts, scratch, result);
-    } finally {
-      if (this.#scratch.length < 8) this.#scratch.push(scratch);
+    return this.#scan(cq, topic, queueId, offset, maxMessages, opts, result);
+  }
+
+  /** Bytes [offset, offset + len) of the log, from a recent span or read ahead into a new one. */
+  async #span(offset: number, len: number): Promise<{ buf: Buffer; at: number } | undefined> {
+    for (let i = this.#spans.length - 1; i >= 0; i--) {
+      const s = this.#spans[i] as { start: number; buf: Buffer };
+      if (offset >= s.start && offset + len <= s.start + s.buf.length)
+        return { buf: s.buf, at: offset - s.start };
     }
+    const ahead = Math.min(
+      Math.max(len, READ_AHEAD),
+      this.#log.writeEnd - offset,
+      this.#log.nextSegmentStart(offset) - offset,
+    );
+    const buf = await this.#log.read(offset, ahead, Buffer.allocUnsafeSlow(ahead));
+    if (buf === undefined) return undefined;
+    this.#spans.push({ start: offset, buf });
+    if (this.#spans.length > MAX_SPANS) this.#spans.shift();
+    return { buf, at: 0 };
   }
 
   async #scan(
@@ -85,7 +106,6 @@ export class RecordReader {
     offset: number,
     maxMessages: number,
     opts: { filter?: MessageFilter; maxBytes?: number },
-    scratch: Buffer,
     result: (s: GetMessageStatus, n: number, m?: StoredMessage[], c?: CorruptRecord[]) => GetMessageResult,
   ): Promise<GetMessageResult> {
     const max = cq.maxOffset;
@@ -123,14 +143,12 @@ export class RecordReader {
       reading: for (const group of groupReads(candidates, this.#log.segmentSize)) {
         const first = (group[0] as Candidate).entry.commitLogOffset;
         const last = group.at(-1) as Candidate;
-        const span = await this.#log.read(
-          first,
-          last.entry.commitLogOffset + last.entry.size - first,
-          scratch,
-        );
+        const span = await this.#span(first, last.entry.commitLogOffset + last.entry.size - first);
         for (const c of group) {
           const m =
-            span === undefined ? undefined : this.#decodeAt(span, c.entry.commitLogOffset - first, c.entry);
+            span === undefined
+              ? undefined
+              : this.#decodeAt(span.buf, span.at + c.entry.commitLogOffset - first, c.entry);
           if (
             m === undefined ||
             m.topic !== topic ||
