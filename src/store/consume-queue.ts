@@ -195,16 +195,18 @@ export class ConsumeQueue {
   }
 
   /**
-   * Reads up to `count` entries from `offset` (fewer at a file boundary or the end) as raw
-   * bytes; read them with `readCqEntry`. Entries never change once written, so the last block
+   * Reads up to `count` entries from `offset` (fewer at a file boundary, at the end, or at the
+   * end of the kept block) as raw bytes; read them with `readCqEntry`. Entries never change once written, so the last block
    * read is kept: a consumer moving forward reads the file once per READ_AHEAD entries.
    */
   async read(offset: number, count: number): Promise<{ buf: Buffer; count: number }> {
     const end = Math.min(this.#maxOffset, offset + count);
     const c = this.#cache;
-    if (c !== undefined && offset >= c.start && end <= c.start + c.count) {
+    if (c !== undefined && offset >= c.start && offset < c.start + c.count) {
+      // what the kept block has: callers read on for more
+      const n = Math.min(end, c.start + c.count) - offset;
       const from = (offset - c.start) * CQ_ENTRY_SIZE;
-      return { buf: c.buf.subarray(from, from + (end - offset) * CQ_ENTRY_SIZE), count: end - offset };
+      return { buf: c.buf.subarray(from, from + n * CQ_ENTRY_SIZE), count: n };
     }
     const f = this.#fileOf(offset);
     if (offset < this.#minOffset || offset >= end || f === undefined)
