@@ -38,7 +38,9 @@ export class RecordReader {
   /**
    * Spans of the log read lately, newest last. Consumers of a topic's queues move through the
    * same stretch of the log at about the same pace: one read ahead serves the pulls of every
-   * queue whose records lie in it. Records never change once written, so a span stays valid.
+   * queue whose records lie in it. Records never change once written, so a span stays valid;
+   * spans are never reused, so decoded bodies are views into them (a message kept by a consumer
+   * keeps its span's memory until it is dropped).
    */
   readonly #spans: { start: number; buf: Buffer }[] = [];
 
@@ -182,7 +184,7 @@ export class RecordReader {
   #decodeAt(buf: Buffer, off: number, entry: CqEntry): StoredMessage | undefined {
     const c = checkRecord(buf, off, off + entry.size, this.#maxRecordSize);
     if (c.kind !== 'record' || c.size !== entry.size) return undefined;
-    return decodeRecord(buf, off, c.size, true);
+    return decodeRecord(buf, off, c.size, false);
   }
 
   /** The intact record at `offset` (its size read from the record when not given). */
