@@ -341,10 +341,10 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
 }
 
 /**
- * Decodes a record already checked with `checkRecord`. The body is a view into `buf` unless
- * `copyBody` is set (the store reuses its read buffers, so it copies).
+ * Decodes a record already checked with `checkRecord`. The body is a view into `buf` (no
+ * copy): copy it if `buf` is reused.
  */
-export function decodeRecord(buf: Buffer, off: number, size: number, copyBody = false): StoredMessage {
+export function decodeRecord(buf: Buffer, off: number, size: number): StoredMessage {
   const dv = viewOf(buf);
   let p = off + FIXED_PART;
   const topicLen = dv.getUint16(p, true);
@@ -385,7 +385,7 @@ export function decodeRecord(buf: Buffer, off: number, size: number, copyBody = 
     tag,
     keys,
     properties,
-    body: copyBody ? Buffer.from(buf.subarray(p + 4, p + 4 + bodyLen)) : buf.subarray(p + 4, p + 4 + bodyLen),
+    body: buf.subarray(p + 4, p + 4 + bodyLen),
     bornTimestamp: getU64(dv, off + OFF_BORN),
     storeTimestamp: getU64(dv, off + OFF_STORE),
     flag: dv.getUint32(off + OFF_FLAG, true),

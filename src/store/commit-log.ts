@@ -430,11 +430,11 @@ export class CommitLog {
    * Reads `len` bytes at `offset` into a new buffer; the range must lie inside one segment and
    * below the write end. Returns undefined when the range is gone (retention) or not written.
    */
-  async read(offset: number, len: number, into?: Buffer): Promise<Buffer | undefined> {
+  async read(offset: number, len: number): Promise<Buffer | undefined> {
     if (offset < this.minOffset || offset + len > this.#writeEnd) return undefined;
     const seg = this.#segmentAt(offset);
     if (seg === undefined || offset + len > seg.start + this.#opts.segmentSize) return undefined;
-    const buf = into !== undefined && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+    const buf = Buffer.allocUnsafe(len);
     try {
       const n = await readFull(seg.fd, buf, 0, len, offset - seg.start);
       return n === len ? buf : undefined;

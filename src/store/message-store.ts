@@ -170,6 +170,7 @@ export class MessageStore {
       },
       () => cqs.writeStaged(),
     );
+    await index.truncateFrom(scan.end);
     index.endRound(scan.end);
     if (scan.end < cqFrom) replaced += cqs.truncateFrom(scan.end);
     let truncated: RecoveryReport['truncated'];

@@ -94,7 +94,7 @@ export class RecordReader {
       this.#log.writeEnd - offset,
       this.#log.nextSegmentStart(offset) - offset,
     );
-    const buf = await this.#log.read(offset, ahead, Buffer.allocUnsafeSlow(ahead));
+    const buf = await this.#log.read(offset, ahead);
     if (buf === undefined) return undefined;
     this.#spans.push({ start: offset, buf });
     if (this.#spans.length > MAX_SPANS) this.#spans.shift();
@@ -184,7 +184,7 @@ export class RecordReader {
   #decodeAt(buf: Buffer, off: number, entry: CqEntry): StoredMessage | undefined {
     const c = checkRecord(buf, off, off + entry.size, this.#maxRecordSize);
     if (c.kind !== 'record' || c.size !== entry.size) return undefined;
-    return decodeRecord(buf, off, c.size, false);
+    return decodeRecord(buf, off, c.size);
   }
 
   /** The intact record at `offset` (its size read from the record when not given). */
