@@ -28,6 +28,27 @@ export const ErrorCodes = {
   MQ_ERR_STORE_CLOSED: { statusCode: 503, retriable: true, message: 'store is closed: %s' },
   MQ_ERR_STORE_LOCKED: { statusCode: 500, retriable: false, message: 'store directory in use: %s' },
   MQ_ERR_FLUSH_TIMEOUT: { statusCode: 504, retriable: true, message: 'disk flush timed out: %s' },
+  MQ_ERR_TOPIC_SYSTEM: { statusCode: 403, retriable: false, message: 'system topic: %s' },
+  MQ_ERR_TOPIC_PERMISSION: { statusCode: 403, retriable: false, message: 'topic permission denied: %s' },
+  MQ_ERR_QUEUE_INVALID: { statusCode: 400, retriable: false, message: 'invalid queue: %s' },
+  MQ_ERR_GROUP_INVALID: { statusCode: 400, retriable: false, message: 'invalid consumer group: %s' },
+  MQ_ERR_GROUP_NOT_FOUND: { statusCode: 404, retriable: false, message: 'consumer group not found: %s' },
+  MQ_ERR_GROUP_MODE: { statusCode: 400, retriable: false, message: 'not possible in this group mode: %s' },
+  MQ_ERR_OFFSET_INVALID: { statusCode: 400, retriable: false, message: 'invalid offset: %s' },
+  MQ_ERR_RECEIPT_INVALID: { statusCode: 400, retriable: false, message: 'invalid receipt handle: %s' },
+  MQ_ERR_RECEIPT_EXPIRED: {
+    statusCode: 410,
+    retriable: false,
+    message: 'receipt handle no longer valid: %s',
+  },
+  MQ_ERR_INVISIBLE_TIME_INVALID: {
+    statusCode: 400,
+    retriable: false,
+    message: 'invalid invisible duration: %s',
+  },
+  MQ_ERR_DELAY_LEVEL_INVALID: { statusCode: 400, retriable: false, message: 'invalid delay level: %s' },
+  MQ_ERR_SUBSCRIPTION_CLOSED: { statusCode: 409, retriable: false, message: 'subscription closed: %s' },
+  MQ_ERR_BROKER_CLOSED: { statusCode: 503, retriable: true, message: 'broker is closed: %s' },
   MQ_ERR_FILTER_INVALID: { statusCode: 400, retriable: false, message: 'invalid filter expression: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -81,6 +81,8 @@ export class MessageStore {
   readonly #services: LoopService[];
   /** Next queue offset of each topic-queue (topic -> by queue id), handed out at append time. */
   readonly #nextOffsets = new Map<string, number[]>();
+  /** Told of each topic-queue that got messages, once per dispatched round (long polling). */
+  readonly #arrivals = new Set<(topic: string, queueId: number) => void>();
   /** End of what ConsumeQueue and KeyIndex hold. */
   #dispatchedEnd = 0;
   #closed = false;
@@ -268,6 +270,32 @@ export class MessageStore {
     this.#cqs.writeStaged();
     this.#index.endRound(this.#commitLog.writeEnd);
     this.#dispatchedEnd = this.#commitLog.writeEnd;
+    if (this.#arrivals.size > 0) this.#announce(infos);
+  }
+
+  #announce(infos: readonly DispatchInfo[]): void {
+    const seen = new Set<string>();
+    for (const info of infos) {
+      const k = `${info.queueId}@${info.topic}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      for (const listener of this.#arrivals) {
+        try {
+          listener(info.topic, info.queueId);
+        } catch (err) {
+          this.#log.error({ err }, 'arrival listener failed');
+        }
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` when messages of a topic-queue become readable (once per write round and
+   * queue). What long polling waits on; returns the function that removes the listener.
+   */
+  onArrival(listener: (topic: string, queueId: number) => void): () => void {
+    this.#arrivals.add(listener);
+    return () => this.#arrivals.delete(listener);
   }
 
   #resetNextOffsets(): void {
@@ -334,13 +362,16 @@ export class MessageStore {
     return this.#reader.getMessages(topic, queueId, offset, maxMessages, opts);
   }
 
-  /** The message with this id, found through the KeyIndex (never by a scan); newest copy first. */
-  async getByMsgId(msgId: string): Promise<StoredMessage | undefined> {
+  /**
+   * The message with this id, found through the KeyIndex (never by a scan): the newest copy, or
+   * with `topic` the newest copy stored in that topic (a retry or dead-letter copy keeps its id).
+   */
+  async getByMsgId(msgId: string, opts: { topic?: string } = {}): Promise<StoredMessage | undefined> {
     if (!isMsgId(msgId)) throw new MqgateError('MQ_ERR_MSGID_INVALID', `"${msgId}" is not 32 hex characters`);
     const id = msgId.toUpperCase();
     for (const hit of await this.#index.lookup(KeyIndex.msgIdHash(id), 0, Number.MAX_SAFE_INTEGER, 32)) {
       const m = await this.#reader.readAt(hit.commitLogOffset, hit.size);
-      if (m !== undefined && m.msgId === id) return m;
+      if (m !== undefined && m.msgId === id && (opts.topic === undefined || m.topic === opts.topic)) return m;
     }
     return undefined;
   }

@@ -1,0 +1,496 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { MqgateError } from '../errors.js';
+import type { StoredMessage } from '../message/message.js';
+import { MessageStore } from '../store/index.js';
+import type { GetMessageResult } from '../store/index.js';
+import { LoopService } from '../store/service.js';
+import { ConsumerState } from './consume/consumer-state.js';
+import type { NackOutcome, ReceivedMessage } from './consume/engine.js';
+import { ConsumeEngine } from './consume/engine.js';
+import type { GroupStats } from './consume/group-stats.js';
+import { LongPoll } from './consume/long-poll.js';
+import { PushConsumers } from './consume/push.js';
+import { ReceiptHandles } from './consume/receipt-handle.js';
+import type { Subscription } from './consume/subscription.js';
+import { DelayLevels } from './delay-levels.js';
+import type { CompiledFilter, FilterSpec } from './filter/index.js';
+import { compileFilter } from './filter/index.js';
+import type { GroupConfig, GroupUpdate } from './group-registry.js';
+import { ConsumeMode, GroupRegistry } from './group-registry.js';
+import { checkGroupName, checkTopicName, checkUserTopic } from './names.js';
+import { OffsetAdmin } from './offset-admin.js';
+import type { OffsetTarget, QueueOffset } from './offset-admin.js';
+import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
+import { resolveBrokerOptions } from './options.js';
+import { RoundRobin, shardingQueue } from './queue-selector.js';
+import type { SendInput, SendResult } from './send.js';
+import { toSendResult, toStoreInput } from './send.js';
+import { Prop, dlqTopic, retryTopic } from './system-topics.js';
+import type { TopicConfig, TopicUpdate } from './topic-registry.js';
+import { TopicRegistry } from './topic-registry.js';
+import { resentMessage } from './consume/retry.js';
+
+export interface ReceiveOptions {
+  readonly topic: string;
+  readonly filter?: FilterSpec | undefined;
+  /** 1..32. @defaultValue 32 */
+  readonly maxMessages?: number | undefined;
+  /** @defaultValue the broker's defaultInvisibleMs */
+  readonly invisibleMs?: number | undefined;
+  /** Long poll: wait this long for a message when there is none. @defaultValue 0 */
+  readonly waitMs?: number | undefined;
+  /** Ends a long poll early (the client went away). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface SubscribeOptions {
+  readonly filter?: FilterSpec | undefined;
+  /** Unsettled messages the subscriber can hold. @defaultValue the broker's defaultCredit */
+  readonly credit?: number | undefined;
+  /** Stable id of the consumer (broadcasting offsets are kept per client id). */
+  readonly clientId?: string | undefined;
+  readonly ackTimeoutMs?: number | undefined;
+}
+
+/** A group as the admin API shows it. */
+export interface GroupView {
+  readonly config: GroupConfig;
+  readonly consumers: {
+    clientId: string;
+    topic: string;
+    queueIds: number[];
+    retry: boolean;
+    credit: number;
+    unsettled: number;
+  }[];
+  readonly stats: GroupStats;
+  readonly retryMessages: number;
+  readonly dlqMessages: number;
+}
+
+export const MAX_RECEIVE = 32;
+
+/**
+ * The broker core: RocketMQ's semantics over the embedded store, as a typed in-process API.
+ * Topics and groups, sends (queue by sharding key or round-robin), POP receives with
+ * invisible time and receipt handles, push subscriptions with rebalance and credit, orderly
+ * groups, retries through `%RETRY%{group}` and dead letters in `%DLQ%{group}`, offsets.
+ */
+export class Broker {
+  readonly options: ResolvedBrokerOptions;
+  readonly store: MessageStore;
+  readonly topics: TopicRegistry;
+  readonly groups: GroupRegistry;
+  readonly levels: DelayLevels;
+  readonly #log: Logger;
+  readonly #state: ConsumerState;
+  readonly #engine: ConsumeEngine;
+  readonly #push: PushConsumers;
+  readonly #poll = new LongPoll();
+  readonly #offsets: OffsetAdmin;
+  readonly #rr = new RoundRobin();
+  readonly #services: LoopService[];
+  readonly #offArrival: () => void;
+  #closed = false;
+
+  private constructor(options: ResolvedBrokerOptions, store: MessageStore) {
+    this.options = options;
+    this.store = store;
+    this.#log = options.logger.child({ component: 'broker' });
+    this.levels = new DelayLevels(options.delayLevels);
+    const configDir = path.join(options.dataDir, 'config');
+    fs.mkdirSync(configDir, { recursive: true });
+    this.topics = new TopicRegistry(configDir, options.defaultTopicQueues);
+    this.groups = new GroupRegistry(configDir, this.levels.count);
+    this.#state = new ConsumerState(path.join(options.dataDir, 'consumer'), this.#log);
+    this.#engine = new ConsumeEngine({
+      store,
+      state: this.#state,
+      topics: this.topics,
+      groups: this.groups,
+      handles: new ReceiptHandles(configDir),
+      levels: this.levels,
+      poll: this.#poll,
+      log: this.#log,
+    });
+    this.#push = new PushConsumers({
+      engine: this.#engine,
+      log: this.#log,
+      queuesOf: (t) => this.topics.get(t)?.queues ?? 0,
+      groupOf: (g) => this.#group(g),
+    });
+    this.#offsets = new OffsetAdmin(store, this.#state, this.#engine);
+    this.#engine.onVisible = (topic) => this.#push.wake(topic);
+    this.#offArrival = store.onArrival((topic) => {
+      this.#poll.notify(topic);
+      this.#push.wake(topic);
+    });
+    this.#services = [
+      new LoopService('consumer-state-flush', options.stateFlushIntervalMs, this.#log, () => {
+        this.#state.flush();
+        return Promise.resolve();
+      }),
+      new LoopService(
+        'consumer-expiry',
+        Math.max(1, Math.floor(options.consumerExpiryMs / 4)),
+        this.#log,
+        () => {
+          this.#push.expire(Date.now() - options.consumerExpiryMs);
+          return Promise.resolve();
+        },
+      ),
+    ];
+    for (const s of this.#services) s.start();
+  }
+
+  /** Opens the store in `dataDir` (recovering it) and the broker's state beside it. */
+  static async open(opts: BrokerOptions): Promise<Broker> {
+    const options = resolveBrokerOptions(opts);
+    const store = await MessageStore.open({
+      ...options.store,
+      dataDir: options.dataDir,
+      logger: options.logger,
+    });
+    try {
+      return new Broker(options, store);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  /** Ends subscriptions, saves consumer state and closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#offArrival();
+    this.#push.closeAll();
+    this.#poll.notifyAll();
+    await Promise.all(this.#services.map((s) => s.stop()));
+    this.#engine.close();
+    this.#state.close();
+    await this.store.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new MqgateError('MQ_ERR_BROKER_CLOSED', 'the broker is closed');
+  }
+
+  // ------------------------------------------------------------------ topics and groups
+
+  /** Creates a topic or changes its queues/permission. */
+  upsertTopic(name: string, update: TopicUpdate = {}): TopicConfig {
+    this.#open();
+    const config = this.topics.upsert(name, update);
+    for (const g of this.groups.list()) this.#push.rebalance(g.name, name);
+    return config;
+  }
+
+  /** A topic's config and its queues' offsets; undefined when there is no such topic. */
+  getTopic(
+    name: string,
+  ):
+    | (TopicConfig & { queueOffsets: { queueId: number; minOffset: number; maxOffset: number }[] })
+    | undefined {
+    const config = this.topics.get(name);
+    if (config === undefined) return undefined;
+    const queueOffsets = Array.from({ length: config.queues }, (_, queueId) => ({
+      queueId,
+      minOffset: this.store.minOffset(name, queueId),
+      maxOffset: this.store.maxOffset(name, queueId),
+    }));
+    return { ...config, queueOffsets };
+  }
+
+  deleteTopic(name: string): boolean {
+    this.#open();
+    return this.topics.delete(checkTopicName(name));
+  }
+
+  upsertGroup(name: string, update: GroupUpdate = {}): GroupConfig {
+    this.#open();
+    return this.groups.upsert(name, update);
+  }
+
+  deleteGroup(name: string): boolean {
+    this.#open();
+    for (const sub of this.#push.list(name)) sub.close();
+    return this.groups.delete(name);
+  }
+
+  getGroup(name: string): GroupView | undefined {
+    const config = this.groups.get(name);
+    if (config === undefined) return undefined;
+    return {
+      config,
+      consumers: this.#push.list(name).map((s) => ({
+        clientId: s.clientId,
+        topic: s.topic,
+        queueIds: [...s.queueIds],
+        retry: s.retry,
+        credit: s.credit,
+        unsettled: s.outstanding.size,
+      })),
+      stats: this.#engine.stats.snapshot(name),
+      retryMessages: this.store.maxOffset(retryTopic(name), 0) - this.store.minOffset(retryTopic(name), 0),
+      dlqMessages: this.store.maxOffset(dlqTopic(name), 0) - this.store.minOffset(dlqTopic(name), 0),
+    };
+  }
+
+  #group(name: string): GroupConfig {
+    const g = this.groups.get(checkGroupName(name));
+    if (g !== undefined) return g;
+    if (!this.options.autoCreateGroups)
+      throw new MqgateError('MQ_ERR_GROUP_NOT_FOUND', `"${name}"; create it first (autoCreateGroups is off)`);
+    return this.groups.upsert(name);
+  }
+
+  /** A user topic that exists (or, with autoCreateTopics, is created now). */
+  #topic(name: string, forWrite: boolean): TopicConfig {
+    const t = this.topics.get(checkTopicName(name));
+    if (t !== undefined) {
+      if (forWrite && t.system) checkUserTopic(name);
+      return t;
+    }
+    if (!forWrite || !this.options.autoCreateTopics)
+      throw new MqgateError(
+        'MQ_ERR_TOPIC_NOT_FOUND',
+        `"${name}"${this.options.autoCreateTopics ? '' : '; create it first (autoCreateTopics is off)'}`,
+      );
+    return this.upsertTopic(name);
+  }
+
+  // ------------------------------------------------------------------ send
+
+  /** Sends one message; the queue comes from `queueId`, else the sharding key, else round-robin. */
+  async send(topic: string, m: SendInput): Promise<SendResult> {
+    this.#open();
+    const t = this.#topic(topic, true);
+    if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${topic}" is read-only`);
+    const body = typeof m.body === 'string' ? Buffer.byteLength(m.body) : m.body.byteLength;
+    const max = this.store.options.maxMessageSize;
+    if (body > max)
+      throw new MqgateError(
+        'MQ_ERR_MESSAGE_TOO_LARGE',
+        `the body has ${body} bytes, at most ${max} are allowed`,
+        {
+          details: { size: body, maxMessageSize: max },
+        },
+      );
+    const queueId = this.#queueFor(t, m);
+    return toSendResult(topic, await this.store.putMessage(toStoreInput(topic, queueId, m)));
+  }
+
+  #queueFor(t: TopicConfig, m: SendInput): number {
+    if (m.queueId !== undefined) {
+      if (!Number.isInteger(m.queueId) || m.queueId < 0 || m.queueId >= t.queues)
+        throw new MqgateError(
+          'MQ_ERR_QUEUE_INVALID',
+          `topic "${t.name}" has queues 0..${t.queues - 1}, not ${m.queueId}`,
+        );
+      return m.queueId;
+    }
+    if (m.shardingKey !== undefined) return shardingQueue(m.shardingKey, t.queues, this.options.shardingHash);
+    return this.#rr.pick(t.name, t.queues);
+  }
+
+  // ------------------------------------------------------------------ POP
+
+  /**
+   * Receives up to `maxMessages` (POP): each stays invisible to the group for `invisibleMs`
+   * unless acked; an unacked one comes back with deliveryAttempt + 1. With `waitMs`, waits for
+   * a message when there is none (long polling).
+   */
+  async receive(group: string, o: ReceiveOptions): Promise<ReceivedMessage[]> {
+    this.#open();
+    const g = this.#group(group);
+    if (g.consumeMode === ConsumeMode.BROADCASTING)
+      throw new MqgateError(
+        'MQ_ERR_GROUP_MODE',
+        `group "${group}" is BROADCASTING: subscribe (push) or pull by offset; receive is for clustering groups`,
+      );
+    const t = this.#topic(o.topic, false);
+    if (t.perm === 'W') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${t.name}" is write-only`);
+    const max = o.maxMessages ?? MAX_RECEIVE;
+    if (!Number.isInteger(max) || max < 1 || max > MAX_RECEIVE)
+      throw new MqgateError('MQ_ERR_GROUP_INVALID', `maxMessages must be 1..${MAX_RECEIVE}, got ${max}`);
+    const invisibleMs = this.#checkInvisible(o.invisibleMs ?? this.options.defaultInvisibleMs);
+    const waitMs = o.waitMs ?? 0;
+    if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > this.options.maxWaitMs)
+      throw new MqgateError(
+        'MQ_ERR_GROUP_INVALID',
+        `waitMs must be 0..${this.options.maxWaitMs}, got ${waitMs}`,
+      );
+    const filter: CompiledFilter | undefined = o.filter === undefined ? undefined : compileFilter(o.filter);
+    const deadline = Date.now() + waitMs;
+    const queueIds = Array.from({ length: t.queues }, (_, i) => i);
+    const watch = [t.name, retryTopic(g.name)];
+    for (;;) {
+      const got = await this.#engine.take({
+        group: g,
+        client: '',
+        topic: t.name,
+        queueIds,
+        retry: true,
+        filter,
+        max,
+        invisibleMs,
+      });
+      const left = deadline - Date.now();
+      if (got.length > 0 || left <= 0 || this.#closed || o.signal?.aborted === true) return got;
+      await this.#poll.wait(watch, left, o.signal);
+    }
+  }
+
+  #checkInvisible(ms: number): number {
+    const { minInvisibleMs: min, maxInvisibleMs: max } = this.options;
+    if (!Number.isInteger(ms) || ms < min || ms > max)
+      throw new MqgateError('MQ_ERR_INVISIBLE_TIME_INVALID', `${ms} ms is outside ${min}..${max} ms`, {
+        details: { min, max },
+      });
+    return ms;
+  }
+
+  /** Acks one delivery by its receipt handle. */
+  ack(group: string, topic: string, receiptHandle: string): void {
+    this.#open();
+    this.#engine.ack(group, topic, receiptHandle);
+  }
+
+  /** Nacks a delivery: retry after back-off, DLQ when retries are used up (see ConsumeEngine.nack). */
+  async nack(
+    group: string,
+    topic: string,
+    receiptHandle: string,
+    opts: { delayLevel?: number } = {},
+  ): Promise<NackOutcome> {
+    this.#open();
+    return (await this.#engine.nack(group, topic, receiptHandle, opts)).outcome;
+  }
+
+  /** Gives a delivery a new invisible time from now; the old handle stops working. */
+  changeInvisibleDuration(
+    group: string,
+    topic: string,
+    receiptHandle: string,
+    invisibleMs: number,
+  ): { receiptHandle: string; invisibleUntil: number } {
+    this.#open();
+    const r = this.#engine.changeInvisible(group, topic, receiptHandle, this.#checkInvisible(invisibleMs));
+    return { receiptHandle: r.handle, invisibleUntil: r.invisibleUntil };
+  }
+
+  // ------------------------------------------------------------------ push
+
+  /** Subscribes a live consumer (push with credit); queues are rebalanced across the group. */
+  subscribe(group: string, topic: string, o: SubscribeOptions = {}): Subscription {
+    this.#open();
+    const g = this.#group(group);
+    const t = this.#topic(topic, false);
+    const filter = o.filter === undefined ? undefined : compileFilter(o.filter);
+    const credit = o.credit ?? this.options.defaultCredit;
+    if (!Number.isInteger(credit) || credit < 1 || credit > 10_000)
+      throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be 1..10000, got ${credit}`);
+    return this.#push.subscribe({
+      group: g,
+      topic: t.name,
+      queues: t.queues,
+      filter,
+      credit,
+      clientId: o.clientId,
+      ackTimeoutMs: o.ackTimeoutMs ?? this.options.pushAckTimeoutMs,
+    });
+  }
+
+  // ------------------------------------------------------------------ pull, offsets, query
+
+  /** Reads a queue by offset, without any group (replay, migration). */
+  pull(topic: string, queueId: number, offset: number, maxMessages = MAX_RECEIVE): Promise<GetMessageResult> {
+    const t = this.#topic(topic, false);
+    if (!Number.isInteger(queueId) || queueId < 0 || queueId >= t.queues)
+      throw new MqgateError(
+        'MQ_ERR_QUEUE_INVALID',
+        `topic "${topic}" has queues 0..${t.queues - 1}, not ${queueId}`,
+      );
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new MqgateError('MQ_ERR_OFFSET_INVALID', `offset must be an integer >= 0, got ${offset}`);
+    return this.store.getMessages(topic, queueId, offset, Math.min(Math.max(1, maxMessages), 1024));
+  }
+
+  /** Committed offsets and lag of a group on a topic's queues. */
+  async offsets(group: string, topic: string, o: { clientId?: string } = {}): Promise<QueueOffset[]> {
+    const g = this.#group(group);
+    return this.#offsets.list(g, this.#topic(topic, false), o.clientId ?? '');
+  }
+
+  /** Sets a group's committed offset on one queue (pull consumers, admin). */
+  async commitOffset(
+    group: string,
+    topic: string,
+    queueId: number,
+    offset: number,
+    o: { clientId?: string } = {},
+  ): Promise<void> {
+    this.#open();
+    await this.#offsets.commit(
+      this.#group(group),
+      this.#topic(topic, false),
+      queueId,
+      offset,
+      o.clientId ?? '',
+    );
+  }
+
+  /** Moves a group on every queue of a topic to FIRST, LAST or the first message at a time. */
+  async resetOffsets(
+    group: string,
+    topic: string,
+    to: OffsetTarget,
+    o: { clientId?: string } = {},
+  ): Promise<QueueOffset[]> {
+    this.#open();
+    const g = this.#group(group);
+    const t = this.#topic(topic, false);
+    await this.#offsets.reset(g, t, to, o.clientId ?? '');
+    return this.#offsets.list(g, t, o.clientId ?? '');
+  }
+
+  getMessage(msgId: string): Promise<StoredMessage | undefined> {
+    return this.store.getByMsgId(msgId);
+  }
+
+  queryByKey(
+    topic: string,
+    key: string,
+    o: { begin?: number; end?: number; max?: number } = {},
+  ): Promise<StoredMessage[]> {
+    return this.store.queryByKey(checkTopicName(topic), key, o);
+  }
+
+  // ------------------------------------------------------------------ DLQ
+
+  /** Messages in a group's dead-letter queue, from `offset`. */
+  async deadLetters(group: string, o: { offset?: number; max?: number } = {}): Promise<StoredMessage[]> {
+    const topic = dlqTopic(checkGroupName(group));
+    const from = Math.max(o.offset ?? 0, this.store.minOffset(topic, 0));
+    const r = await this.store.getMessages(topic, 0, from, Math.min(o.max ?? 32, 1024));
+    return r.messages;
+  }
+
+  /** Sends a dead-lettered message back to its original topic with a fresh reconsume count. */
+  async resendDeadLetter(group: string, msgId: string): Promise<SendResult> {
+    this.#open();
+    const m = await this.store.getByMsgId(msgId, { topic: dlqTopic(checkGroupName(group)) });
+    if (m === undefined) throw new MqgateError('MQ_ERR_MSG_NOT_FOUND', `${msgId} in the DLQ of "${group}"`);
+    const topic = m.properties[Prop.DLQ_ORIGIN_TOPIC] ?? m.topic;
+    const t = this.#topic(topic, true);
+    const key = m.properties[Prop.SHARDING_KEY];
+    const queueId =
+      key === undefined
+        ? this.#rr.pick(t.name, t.queues)
+        : shardingQueue(key, t.queues, this.options.shardingHash);
+    return toSendResult(t.name, await this.store.putMessage(resentMessage(m, queueId)));
+  }
+}

@@ -1,0 +1,453 @@
+import type { Logger } from 'pino';
+import { MqgateError } from '../../errors.js';
+import type { StoredMessage } from '../../message/message.js';
+import type { MessageFilter, MessageStore } from '../../store/index.js';
+import type { DelayLevels } from '../delay-levels.js';
+import type { GroupConfig, GroupRegistry } from '../group-registry.js';
+import { ConsumeMode } from '../group-registry.js';
+import { Prop, retryTopic } from '../system-topics.js';
+import type { TopicRegistry } from '../topic-registry.js';
+import type { ConsumerState } from './consumer-state.js';
+import type { GroupStats } from './group-stats.js';
+import { StatsTable } from './group-stats.js';
+import type { LongPoll } from './long-poll.js';
+import type { CursorKey, Inflight, QueueCursor } from './queue-cursor.js';
+import type { ReceiptHandles } from './receipt-handle.js';
+import { deadLetterMessage, exhausted, retryLevel, retryMessage } from './retry.js';
+import { DueQueue } from './revive-queue.js';
+import { StartPosition } from './start-position.js';
+
+/** A message handed to a consumer. */
+export interface ReceivedMessage extends StoredMessage {
+  /** 1 on the first delivery; reconsumeTimes + 1 after retries. */
+  readonly deliveryAttempt: number;
+  /** Acks, nacks or changes the invisible time of this delivery (and no other). */
+  readonly receiptHandle: string;
+  /** Until when no one else gets this message (ms since the epoch). */
+  readonly invisibleUntil: number;
+  /** The topic the message is stored in: `%RETRY%{group}` for a retry, else `topic`. */
+  readonly storeTopic: string;
+}
+
+export interface TakeOptions {
+  readonly group: GroupConfig;
+  /** Broadcasting: the consumer client; '' for clustering. */
+  readonly client: string;
+  readonly topic: string;
+  /** The topic's queues to take from. */
+  readonly queueIds: readonly number[];
+  /** Also take the topic's retries from the group's retry topic. */
+  readonly retry: boolean;
+  readonly filter?: MessageFilter | undefined;
+  readonly max: number;
+  readonly invisibleMs: number;
+  /** The push subscription taking, if any (its messages are released when it leaves). */
+  readonly owner?: string | undefined;
+}
+
+interface DueItem {
+  readonly cursor: QueueCursor;
+  readonly offset: number;
+  readonly version: number;
+}
+
+/** How a nack ends (for the caller's counters and tests). */
+export type NackOutcome = 'RETRY' | 'DLQ' | 'SUSPENDED' | 'DROPPED';
+
+/**
+ * The consumption engine shared by POP receives and push subscriptions: takes messages from
+ * queue cursors and hands them out invisible for a while; ack, nack and change of invisible
+ * time by receipt handle; the revive service that, when a message's invisible time passes,
+ * moves it to the group's retry topic (or the DLQ when retries are used up) — for orderly and
+ * broadcasting groups it is handed out again in place instead.
+ */
+export class ConsumeEngine {
+  readonly #store: MessageStore;
+  readonly #state: ConsumerState;
+  readonly #topics: TopicRegistry;
+  readonly #groups: GroupRegistry;
+  readonly #handles: ReceiptHandles;
+  readonly #levels: DelayLevels;
+  readonly #poll: LongPoll;
+  readonly #log: Logger;
+  readonly #start: StartPosition;
+  readonly stats = new StatsTable();
+  readonly #due: DueQueue<DueItem>;
+  /** Serialises the asynchronous steps on one cursor. */
+  readonly #busy = new Map<QueueCursor, Promise<unknown>>();
+  readonly #moving = new Set<string>();
+  /** Called when a message becomes visible again in place or a queue is unlocked. */
+  onVisible: (topic: string) => void = () => {};
+  #rr = 0;
+
+  constructor(parts: {
+    store: MessageStore;
+    state: ConsumerState;
+    topics: TopicRegistry;
+    groups: GroupRegistry;
+    handles: ReceiptHandles;
+    levels: DelayLevels;
+    poll: LongPoll;
+    log: Logger;
+  }) {
+    this.#store = parts.store;
+    this.#state = parts.state;
+    this.#topics = parts.topics;
+    this.#groups = parts.groups;
+    this.#handles = parts.handles;
+    this.#levels = parts.levels;
+    this.#poll = parts.poll;
+    this.#log = parts.log;
+    this.#start = new StartPosition(parts.store);
+    this.#due = new DueQueue((items) => this.#onDue(items));
+    for (const c of this.#state.all())
+      for (const [offset, s] of [...c.inflight]) {
+        // A push consumer does not outlive the process: what it held is handed out again.
+        if (s.owner !== undefined) this.#state.release(c, offset);
+        else this.#due.push(s.visibleAt, { cursor: c, offset, version: s.version });
+      }
+  }
+
+  close(): void {
+    this.#due.stop();
+  }
+
+  /** In-flight deliveries waiting for their invisible time. */
+  get inflightCount(): number {
+    let n = 0;
+    for (const c of this.#state.all()) n += c.inflight.size;
+    return n;
+  }
+
+  /** The cursor of a queue, created at the group's start position on first use. */
+  async cursor(key: CursorKey, group: GroupConfig): Promise<QueueCursor> {
+    const c = this.#state.get(key);
+    if (c !== undefined) return c;
+    const offset = await this.#start.offsetFor(key, group);
+    return this.#state.get(key) ?? this.#state.init(key, offset);
+  }
+
+  /** Runs `fn` after the steps already queued on the cursor. */
+  serial<T>(c: QueueCursor, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#busy.get(c) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#busy.set(c, tail);
+    void tail.then(() => {
+      if (this.#busy.get(c) === tail) this.#busy.delete(c);
+    });
+    return run;
+  }
+
+  keysFor(o: Pick<TakeOptions, 'group' | 'client' | 'topic' | 'queueIds' | 'retry'>): CursorKey[] {
+    const g = o.group.name;
+    const keys: CursorKey[] = o.queueIds.map((queueId) => ({
+      group: g,
+      client: o.client,
+      topic: o.topic,
+      queueId,
+      retryOf: '',
+    }));
+    if (o.retry)
+      keys.push({ group: g, client: o.client, topic: retryTopic(g), queueId: 0, retryOf: o.topic });
+    return keys;
+  }
+
+  /** Takes up to `max` messages from the queues, rotating which queue goes first. */
+  async take(o: TakeOptions): Promise<ReceivedMessage[]> {
+    const out: ReceivedMessage[] = [];
+    const keys = this.keysFor(o);
+    if (keys.length === 0) return out;
+    const first = this.#rr++ % keys.length;
+    for (let i = 0; i < keys.length && out.length < o.max; i++) {
+      const key = keys[(first + i) % keys.length] as CursorKey;
+      const c = await this.cursor(key, o.group);
+      await this.serial(c, () => this.#takeFrom(c, o, out));
+    }
+    if (out.length > 0) this.stats.of(o.group.name).delivered += out.length;
+    return out;
+  }
+
+  async #takeFrom(c: QueueCursor, o: TakeOptions, out: ReceivedMessage[]): Promise<void> {
+    const now = Date.now();
+    const inPlace = o.group.orderly || o.group.consumeMode === ConsumeMode.BROADCASTING;
+    let room = o.max - out.length;
+    if (inPlace)
+      for (const [offset, s] of [...c.inflight]) {
+        if (room <= 0 || s.visibleAt > now) continue;
+        const m = await this.#read(c, offset);
+        if (m === undefined) this.#state.finish(c, offset);
+        else if (!this.#deliver(c, o, m, s.redeliveries + 1, out)) continue;
+        room--;
+      }
+    if (o.group.orderly) {
+      if (c.inflight.size > 0) return; // the queue's next message waits for this one's ack
+      room = Math.min(room, 1);
+    }
+    while (room > 0 && c.released.length > 0) {
+      const offset = c.released[0] as number;
+      const m = await this.#read(c, offset);
+      if (m === undefined) this.#state.skip(c, offset, offset + 1);
+      else if (this.#deliver(c, o, m, 0, out)) room--;
+    }
+    if (room <= 0) return;
+    const from = c.popOffset;
+    const filter = c.key.retryOf === '' ? o.filter : retryFilterFor(c.key.retryOf);
+    const r = await this.#store.getMessages(c.key.topic, c.key.queueId, from, room, { filter });
+    switch (r.status) {
+      case 'FOUND':
+      case 'NO_MATCHED_MESSAGE':
+      case 'OFFSET_FOUND_NULL':
+        for (const m of r.messages) this.#deliver(c, o, m, 0, out);
+        this.#state.skip(c, from, r.nextBeginOffset);
+        for (const bad of r.corrupted)
+          this.#log.error({ topic: c.key.topic, queueId: c.key.queueId, bad }, 'skipped a corrupt record');
+        break;
+      case 'OFFSET_TOO_SMALL': // retention removed what the group had not read
+        this.#log.warn({ key: c.key, from, min: r.minOffset }, 'messages expired before they were consumed');
+        this.#state.init(c.key, r.minOffset);
+        break;
+      case 'OFFSET_OVERFLOW_BADLY':
+        this.#state.init(c.key, r.maxOffset);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Hands out one message; false when the cursor moved on meanwhile (e.g. a reset). */
+  #deliver(
+    c: QueueCursor,
+    o: TakeOptions,
+    m: StoredMessage,
+    redeliveries: number,
+    out: ReceivedMessage[],
+  ): boolean {
+    const offset = m.queueOffset;
+    if (offset < c.ackOffset || c.done.has(offset)) return false;
+    const version = this.#state.nextVersion();
+    const visibleAt = Date.now() + o.invisibleMs;
+    this.#state.take(c, offset, { visibleAt, version, redeliveries, owner: o.owner });
+    this.#due.push(visibleAt, { cursor: c, offset, version });
+    const topic = c.key.retryOf === '' ? c.key.topic : c.key.retryOf;
+    const receiptHandle = this.#handles.encode({
+      group: c.key.group,
+      client: c.key.client,
+      storeTopic: c.key.topic,
+      topic,
+      queueId: c.key.queueId,
+      offset,
+      version,
+    });
+    out.push({
+      ...m,
+      topic,
+      storeTopic: m.topic,
+      deliveryAttempt: m.reconsumeTimes + redeliveries + 1,
+      receiptHandle,
+      invisibleUntil: visibleAt,
+    });
+    return true;
+  }
+
+  async #read(c: QueueCursor, offset: number): Promise<StoredMessage | undefined> {
+    const r = await this.#store.getMessages(c.key.topic, c.key.queueId, offset, 1);
+    const m = r.messages[0];
+    return m !== undefined && m.queueOffset === offset ? m : undefined;
+  }
+
+  // ------------------------------------------------------------------ ack, nack, change
+
+  /**
+   * The in-flight delivery a handle names.
+   *
+   * @throws MqgateError `MQ_ERR_RECEIPT_INVALID` (not ours, other group/topic) or
+   * `MQ_ERR_RECEIPT_EXPIRED` (acked, replaced by a newer handle, or past its invisible time)
+   */
+  resolve(
+    group: string,
+    topic: string,
+    handle: unknown,
+  ): { cursor: QueueCursor; offset: number; s: Inflight } {
+    const d = this.#handles.decode(handle, group, topic);
+    const cursor = this.#state.get({
+      group: d.group,
+      client: d.client,
+      topic: d.storeTopic,
+      queueId: d.queueId,
+      retryOf: d.storeTopic === d.topic ? '' : d.topic,
+    });
+    const s = cursor?.inflight.get(d.offset);
+    if (cursor === undefined || s === undefined || s.version !== d.version)
+      throw new MqgateError(
+        'MQ_ERR_RECEIPT_EXPIRED',
+        'the message was acked, redelivered or given a newer handle since this one',
+      );
+    if (s.visibleAt <= Date.now())
+      throw new MqgateError(
+        'MQ_ERR_RECEIPT_EXPIRED',
+        'the invisible time of this delivery has passed; the message goes out again',
+      );
+    return { cursor, offset: d.offset, s };
+  }
+
+  /** Acks a delivery: the message is done for the group. */
+  ack(group: string, topic: string, handle: unknown): { owner: string | undefined } {
+    const { cursor, offset, s } = this.resolve(group, topic, handle);
+    this.#state.finish(cursor, offset);
+    this.stats.of(group).acked++;
+    this.#unlocked(cursor);
+    return { owner: s.owner };
+  }
+
+  /**
+   * Gives a delivery a new invisible time from now; returns the new handle (the old one stops
+   * working).
+   */
+  changeInvisible(
+    group: string,
+    topic: string,
+    handle: unknown,
+    invisibleMs: number,
+  ): { handle: string; invisibleUntil: number } {
+    const { cursor, offset } = this.resolve(group, topic, handle);
+    const version = this.#state.nextVersion();
+    const visibleAt = Date.now() + invisibleMs;
+    this.#state.change(cursor, offset, visibleAt, version);
+    this.#due.push(visibleAt, { cursor, offset, version });
+    const d = this.#handles.decode(handle, group, topic);
+    return { handle: this.#handles.encode({ ...d, version }), invisibleUntil: visibleAt };
+  }
+
+  /**
+   * Nacks a delivery. Clustering: it comes back through `%RETRY%{group}` after the retry
+   * back-off (`delayLevel`, else the group's policy), or goes to the DLQ once retries are used
+   * up (`deadLetter` sends it there at once). Orderly: the queue is suspended and the same
+   * message comes back after `suspendMs`. Broadcasting: dropped, and counted (RocketMQ's way).
+   */
+  async nack(
+    group: string,
+    topic: string,
+    handle: unknown,
+    opts: { delayLevel?: number | undefined; deadLetter?: boolean | undefined } = {},
+  ): Promise<{ outcome: NackOutcome; owner: string | undefined }> {
+    const { cursor, offset, s } = this.resolve(group, topic, handle);
+    if (opts.delayLevel !== undefined) this.#levels.check(opts.delayLevel);
+    const config = this.#groups.get(group) ?? this.#groups.upsert(group);
+    const stats = this.stats.of(group);
+    stats.nacked++;
+    const owner = s.owner;
+    if (config.consumeMode === ConsumeMode.BROADCASTING) {
+      this.#state.finish(cursor, offset);
+      stats.dropped++;
+      return { outcome: 'DROPPED', owner };
+    }
+    const m = await this.#read(cursor, offset);
+    if (m === undefined) {
+      this.#state.finish(cursor, offset);
+      return { outcome: 'DROPPED', owner };
+    }
+    const times = m.reconsumeTimes + (config.orderly ? s.redeliveries : 0);
+    if (opts.deadLetter === true || exhausted(config, times)) {
+      await this.#deadLetter(cursor, offset, m, stats);
+      return { outcome: 'DLQ', owner };
+    }
+    const wait = config.orderly
+      ? opts.delayLevel === undefined
+        ? config.suspendMs
+        : this.#levels.delayOf(opts.delayLevel)
+      : this.#levels.delayOf(opts.delayLevel ?? retryLevel(config, m.reconsumeTimes, this.#levels));
+    const version = this.#state.nextVersion();
+    const visibleAt = Date.now() + wait;
+    this.#state.change(cursor, offset, visibleAt, version);
+    this.#due.push(visibleAt, { cursor, offset, version });
+    return { outcome: config.orderly ? 'SUSPENDED' : 'RETRY', owner };
+  }
+
+  /** Puts back what a push consumer held (it left, or lost the queue in a rebalance). */
+  release(owner: string, where: (c: QueueCursor) => boolean = () => true): number {
+    let n = 0;
+    for (const c of this.#state.all()) {
+      if (!where(c)) continue;
+      for (const [offset, s] of [...c.inflight])
+        if (s.owner === owner) {
+          this.#state.release(c, offset);
+          n++;
+        }
+      if (n > 0) this.#unlocked(c);
+    }
+    return n;
+  }
+
+  #unlocked(c: QueueCursor): void {
+    this.#poll.notify(c.key.topic);
+    this.onVisible(c.key.topic);
+  }
+
+  // ------------------------------------------------------------------ revive
+
+  #onDue(items: DueItem[]): void {
+    const now = Date.now();
+    for (const { cursor, offset, version } of items) {
+      const s = cursor.inflight.get(offset);
+      if (s === undefined || s.version !== version || s.visibleAt > now) continue;
+      const config = this.#groups.get(cursor.key.group);
+      const inPlace =
+        config === undefined || config.orderly || config.consumeMode === ConsumeMode.BROADCASTING;
+      if (inPlace) {
+        this.#unlocked(cursor);
+        continue;
+      }
+      const id = `${cursor.id}#${offset}`;
+      if (this.#moving.has(id)) continue;
+      this.#moving.add(id);
+      void this.serial(cursor, () => this.#move(cursor, offset, version, config))
+        .catch((err: unknown) => {
+          this.#log.error(
+            { err, key: cursor.key, offset },
+            'moving a message to retry failed; trying again in 1 s',
+          );
+          this.#due.push(Date.now() + 1000, { cursor, offset, version });
+        })
+        .finally(() => this.#moving.delete(id));
+    }
+  }
+
+  /** A concurrent group's message whose invisible time passed: to the retry topic, or the DLQ. */
+  async #move(c: QueueCursor, offset: number, version: number, config: GroupConfig): Promise<void> {
+    if (c.inflight.get(offset)?.version !== version) return;
+    const m = await this.#read(c, offset);
+    if (m === undefined) {
+      this.#state.finish(c, offset);
+      return;
+    }
+    const stats = this.stats.of(config.name);
+    if (exhausted(config, m.reconsumeTimes)) {
+      await this.#deadLetter(c, offset, m, stats);
+      return;
+    }
+    const topic = this.#topics.system(retryTopic(config.name)).name;
+    const r = await this.#store.putMessage(retryMessage(config.name, m));
+    if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+      throw new Error(`writing to ${topic} answered ${r.status}: ${r.reason ?? ''}`);
+    if (c.inflight.get(offset)?.version === version) this.#state.finish(c, offset);
+    stats.retried++;
+    this.#unlocked(c);
+  }
+
+  async #deadLetter(c: QueueCursor, offset: number, m: StoredMessage, stats: GroupStats): Promise<void> {
+    const msg = deadLetterMessage(c.key.group, m);
+    this.#topics.system(msg.topic);
+    const r = await this.#store.putMessage(msg);
+    if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+      throw new MqgateError('MQ_ERR_STORE_NOT_WRITABLE', `writing to ${msg.topic} answered ${r.status}`);
+    this.#state.finish(c, offset);
+    stats.deadLettered++;
+    this.#unlocked(c);
+  }
+}
+
+/** A group's retry topic holds every topic's retries: a cursor takes only its own topic's. */
+function retryFilterFor(topic: string): MessageFilter {
+  return { matchMessage: (m) => (m.properties[Prop.RETRY_TOPIC] ?? m.topic) === topic };
+}
