@@ -192,16 +192,22 @@ export class ConsumerState {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      if (!this.#closed) this.#writePending();
+      if (this.#closed) return;
+      try {
+        this.#writePending();
+      } catch (err) {
+        // the lines stay pending; the flush service tries again and reports there too
+        this.#log.error({ err }, 'writing the consumer journal failed');
+      }
     });
   }
 
   #writePending(): void {
     if (this.#pending.length === 0) return;
     const buf = Buffer.from(this.#pending.join('\n') + '\n');
-    this.#pending = [];
     let done = 0;
     while (done < buf.length) done += fs.writeSync(this.#fd, buf, done);
+    this.#pending = [];
     this.#journalBytes += buf.length;
   }
 
