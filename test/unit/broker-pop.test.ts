@@ -80,10 +80,9 @@ describe('pop', () => {
     broker.upsertTopic('U');
     const [m] = await broker.receive('G', { topic: 'T' });
     const h = m?.receiptHandle ?? '';
-    const dot = h.indexOf('.');
-    const payload = JSON.parse(Buffer.from(h.slice(0, dot), 'base64url').toString()) as unknown[];
-    payload[6] = 999_999;
-    const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}${h.slice(dot)}`;
+    const parts = h.split('.');
+    parts[1] = (parseInt(parts[1] ?? '', 36) + 1).toString(36); // another offset, same checksum
+    const forged = parts.join('.');
     expect(code(() => broker.ack('G', 'T', forged))).toBe('MQ_ERR_RECEIPT_INVALID');
     expect(code(() => broker.ack('G', 'T', 'garbage'))).toBe('MQ_ERR_RECEIPT_INVALID');
     expect(code(() => broker.ack('G2', 'T', h))).toBe('MQ_ERR_RECEIPT_INVALID');

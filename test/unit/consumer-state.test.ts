@@ -43,7 +43,7 @@ describe('consumer state', () => {
     await tick();
     // simulate a crash: no close, plus half a line at the end
     const journal = fs.readdirSync(dir).find((f) => f.startsWith('journal-')) as string;
-    fs.appendFileSync(path.join(dir, journal), '["f",0,');
+    fs.appendFileSync(path.join(dir, journal), 'f,0,1');
     s = new ConsumerState(dir, log);
     c = s.get(key) ?? s.init(key, 0);
     expect(c.ackOffset).toBe(1);

@@ -6,39 +6,33 @@ import { fsyncDirSync } from '../../store/fs-util.js';
 import { readJsonFile, writeJsonFile } from '../json-file.js';
 import type { CursorKey, Inflight } from './queue-cursor.js';
 import { QueueCursor, cursorId } from './queue-cursor.js';
+import { randomVersion } from './receipt-handle.js';
 
 /**
  * The consumer side's durable state: every {@link QueueCursor} (committed offsets, messages in
  * flight with their invisible times, out-of-order acks), kept in memory and made durable as a
  * snapshot plus a journal of the changes since.
  *
- * Journal lines are JSON arrays, written to the OS at the end of the event-loop turn that made
+ * Journal lines are short comma-separated records ending in `;`, written to the OS at the end of the event-loop turn that made
  * them (so they survive kill -9 of the process, as ASYNC_FLUSH does) and fsynced by `flush()`.
  * A line lost to a power cut can only make a message come back (at-least-once), never vanish:
  * every change that finishes a message is journaled after the change that handed it out.
  *
  * ```
- *   ["k", id, group, client, topic, queueId, retryOf]   names a cursor for the lines below
- *   ["i", id, offset]                           cursor (re)starts at offset
- *   ["t", id, offset, visibleAt, version, redeliveries, owner?]   handed out
- *   ["s", id, from, to]                         [from, to) skipped, except what is in flight
- *   ["f", id, offset]                           finished
- *   ["c", id, offset, visibleAt, version]       invisible time changed
- *   ["r", id, offset]                           released, to be handed out again
+ *   k[no,"group","client","topic",queueId,"retryOf"]   (JSON) names cursor `no` before its first line in a file
+ *   i,id,offset                                cursor (re)starts at offset
+ *   t,id,offset,visibleAt,version,redeliveries[,owner]   handed out
+ *   s,id,from,to                               [from, to) skipped, except what is in flight
+ *   f,id,offset                                finished
+ *   c,id,offset,visibleAt,version              invisible time changed
+ *   r,id,offset                                released, to be handed out again
  * ```
  * Snapshot `snapshot.json` holds `nextJournal`: it includes every journal numbered below it;
  * loading replays the journals from there on, in order.
  */
-type Line =
-  | ['k', number, string, string, string, number, string]
-  | ['i', number, number]
-  | ['t', number, number, number, number, number, string?]
-  | ['s', number, number, number]
-  | ['f', number, number]
-  | ['c', number, number, number, number]
-  | ['r', number, number];
 
 interface SnapshotCursor {
+  readonly no: number;
   readonly key: CursorKey;
   readonly ack: number;
   readonly pop: number;
@@ -50,7 +44,6 @@ interface SnapshotCursor {
 interface Snapshot {
   readonly version: 1;
   readonly nextJournal: number;
-  readonly nextVersion: number;
   readonly cursors: SnapshotCursor[];
 }
 
@@ -61,9 +54,10 @@ export class ConsumerState {
   readonly #dir: string;
   readonly #log: Logger;
   readonly #cursors = new Map<string, QueueCursor>();
-  /** Journal ids of the cursors named in the current journal file. */
-  #ids = new Map<QueueCursor, number>();
-  #nextVersion = 1;
+  readonly #byNo = new Map<number, QueueCursor>();
+  #nextNo = 1;
+  /** The cursors named (`k` line) in the current journal file. */
+  #named = new Set<QueueCursor>();
   #journalNo = 0;
   #fd = -1;
   #journalBytes = 0;
@@ -82,41 +76,52 @@ export class ConsumerState {
     return this.#cursors.get(cursorId(key));
   }
 
+  /** The cursor a receipt handle names. */
+  byNo(no: number): QueueCursor | undefined {
+    return this.#byNo.get(no);
+  }
+
+  #add(c: QueueCursor): QueueCursor {
+    this.#cursors.set(c.id, c);
+    this.#byNo.set(c.no, c);
+    if (c.no >= this.#nextNo) this.#nextNo = c.no + 1;
+    return c;
+  }
+
   all(): IterableIterator<QueueCursor> {
     return this.#cursors.values();
   }
 
-  /** A fresh version for a hand-out or a change of invisible time. */
+  /** A fresh version for a hand-out or a change of invisible time: random, so unguessable. */
   nextVersion(): number {
-    return this.#nextVersion++;
+    return randomVersion();
   }
 
   /** Creates or moves a cursor to `offset` (a new group's start, a commit or a reset). */
   init(key: CursorKey, offset: number): QueueCursor {
     const id = cursorId(key);
     let c = this.#cursors.get(id);
-    if (c === undefined) this.#cursors.set(id, (c = new QueueCursor(key, offset)));
+    if (c === undefined) c = this.#add(new QueueCursor(key, offset, this.#nextNo++));
     else c.reset(offset);
-    this.#write(['i', this.#idOf(c), offset]);
+    this.#write(`i,${this.#idOf(c)},${offset}`);
     return c;
   }
 
   take(c: QueueCursor, offset: number, s: Inflight): void {
     c.take(offset, s);
-    const line: Line = ['t', this.#idOf(c), offset, s.visibleAt, s.version, s.redeliveries];
-    if (s.owner !== undefined) line.push(s.owner);
-    this.#write(line);
+    const line = `t,${this.#idOf(c)},${offset},${s.visibleAt},${s.version},${s.redeliveries}`;
+    this.#write(s.owner === undefined ? line : `${line},${s.owner}`);
   }
 
   skip(c: QueueCursor, from: number, to: number): void {
     if (to <= from) return;
     c.skip(from, to);
-    this.#write(['s', this.#idOf(c), from, to]);
+    this.#write(`s,${this.#idOf(c)},${from},${to}`);
   }
 
   finish(c: QueueCursor, offset: number): void {
     c.finish(offset);
-    this.#write(['f', this.#idOf(c), offset]);
+    this.#write(`f,${this.#idOf(c)},${offset}`);
   }
 
   change(c: QueueCursor, offset: number, visibleAt: number, version: number): void {
@@ -124,12 +129,12 @@ export class ConsumerState {
     if (s === undefined) return;
     s.visibleAt = visibleAt;
     s.version = version;
-    this.#write(['c', this.#idOf(c), offset, visibleAt, version]);
+    this.#write(`c,${this.#idOf(c)},${offset},${visibleAt},${version}`);
   }
 
   release(c: QueueCursor, offset: number): void {
     c.release(offset);
-    this.#write(['r', this.#idOf(c), offset]);
+    this.#write(`r,${this.#idOf(c)},${offset}`);
   }
 
   /** Writes pending journal lines, fsyncs them, and snapshots when the journal has grown. */
@@ -147,6 +152,7 @@ export class ConsumerState {
     const cursors: SnapshotCursor[] = [];
     for (const c of this.#cursors.values())
       cursors.push({
+        no: c.no,
         key: c.key,
         ack: c.ackOffset,
         pop: c.popOffset,
@@ -158,7 +164,7 @@ export class ConsumerState {
         done: [...c.done],
         released: [...c.released],
       });
-    const snap: Snapshot = { version: 1, nextJournal: next, nextVersion: this.#nextVersion, cursors };
+    const snap: Snapshot = { version: 1, nextJournal: next, cursors };
     writeJsonFile(path.join(this.#dir, 'snapshot.json'), snap);
     for (const f of this.#journals())
       if (f.no < next) fs.rmSync(path.join(this.#dir, f.name), { force: true });
@@ -175,19 +181,17 @@ export class ConsumerState {
   // ------------------------------------------------------------------ journal
 
   #idOf(c: QueueCursor): number {
-    let id = this.#ids.get(c);
-    if (id === undefined) {
-      id = this.#ids.size;
-      this.#ids.set(c, id);
+    if (!this.#named.has(c)) {
+      this.#named.add(c);
       const k = c.key;
-      this.#pending.push(JSON.stringify(['k', id, k.group, k.client, k.topic, k.queueId, k.retryOf]));
+      this.#pending.push('k' + JSON.stringify([c.no, k.group, k.client, k.topic, k.queueId, k.retryOf]));
     }
-    return id;
+    return c.no;
   }
 
-  #write(line: Line): void {
+  #write(line: string): void {
     if (this.#closed) throw new MqgateError('MQ_ERR_BROKER_CLOSED', 'the consumer state is closed');
-    this.#pending.push(JSON.stringify(line));
+    this.#pending.push(line);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => {
@@ -204,7 +208,8 @@ export class ConsumerState {
 
   #writePending(): void {
     if (this.#pending.length === 0) return;
-    const buf = Buffer.from(this.#pending.join('\n') + '\n');
+    // every line ends in ';': a line torn by a crash (even inside a number) is told apart
+    const buf = Buffer.from(this.#pending.join(';\n') + ';\n');
     let done = 0;
     while (done < buf.length) done += fs.writeSync(this.#fd, buf, done);
     this.#pending = [];
@@ -220,7 +225,7 @@ export class ConsumerState {
     this.#fd = fs.openSync(path.join(this.#dir, `journal-${no}.log`), 'a');
     fsyncDirSync(this.#dir);
     this.#journalBytes = 0;
-    this.#ids = new Map();
+    this.#named = new Set();
   }
 
   #journals(): { name: string; no: number }[] {
@@ -239,15 +244,13 @@ export class ConsumerState {
     let from = 0;
     if (snap !== undefined) {
       from = snap.nextJournal;
-      this.#nextVersion = snap.nextVersion;
       for (const sc of snap.cursors) {
-        const c = new QueueCursor(sc.key, sc.ack);
+        const c = this.#add(new QueueCursor(sc.key, sc.ack, sc.no));
         c.popOffset = sc.pop;
         for (const [o, visibleAt, version, redeliveries, owner] of sc.inflight)
           c.inflight.set(o, { visibleAt, version, redeliveries, owner });
         for (const o of sc.done) c.done.add(o);
         c.released = [...sc.released];
-        this.#cursors.set(c.id, c);
       }
     }
     let last = from - 1;
@@ -266,58 +269,72 @@ export class ConsumerState {
     for (let i = 0; i < lines.length; i++) {
       const text = lines[i];
       if (text === undefined || text.length === 0) continue;
-      let line: Line;
+      if (!this.#apply(text, ids))
+        // only the last line can be torn by a crash; anything else is damage worth a word
+        this.#log.warn(
+          { file, line: i + 1, last: i >= lines.length - 2 },
+          'consumer journal line unreadable, skipped',
+        );
+    }
+  }
+
+  /** Applies one journal line; false when it does not read. */
+  #apply(line: string, ids: Map<number, QueueCursor>): boolean {
+    if (!line.endsWith(';')) return false;
+    const text = line.slice(0, -1);
+    if (text.startsWith('k')) {
+      let k: unknown;
       try {
-        line = JSON.parse(text) as Line;
+        k = JSON.parse(text.slice(1));
       } catch {
-        // Only the last line can be torn by a crash; anything else is damage worth a word.
-        if (i < lines.length - 2)
-          this.#log.warn({ file, line: i + 1 }, 'consumer journal line unreadable, skipped');
-        continue;
+        return false;
       }
-      if (line[0] === 'k') {
-        const key: CursorKey = {
-          group: line[2],
-          client: line[3],
-          topic: line[4],
-          queueId: line[5],
-          retryOf: line[6],
-        };
-        const id = cursorId(key);
-        let c = this.#cursors.get(id);
-        if (c === undefined) this.#cursors.set(id, (c = new QueueCursor(key, 0)));
-        ids.set(line[1], c);
-        continue;
-      }
-      const c = ids.get(line[1]);
-      if (c === undefined) continue;
-      switch (line[0]) {
-        case 'i':
-          c.reset(line[2]);
-          break;
-        case 't':
-          c.take(line[2], { visibleAt: line[3], version: line[4], redeliveries: line[5], owner: line[6] });
-          if (line[4] >= this.#nextVersion) this.#nextVersion = line[4] + 1;
-          break;
-        case 's':
-          c.skip(line[2], line[3]);
-          break;
-        case 'f':
-          c.finish(line[2]);
-          break;
-        case 'c': {
-          const s = c.inflight.get(line[2]);
-          if (s !== undefined) {
-            s.visibleAt = line[3];
-            s.version = line[4];
-          }
-          if (line[4] >= this.#nextVersion) this.#nextVersion = line[4] + 1;
-          break;
+      if (!Array.isArray(k) || k.length !== 6) return false;
+      const [no, group, client, topic, queueId, retryOf] = k as [
+        number,
+        string,
+        string,
+        string,
+        number,
+        string,
+      ];
+      const key: CursorKey = { group, client, topic, queueId, retryOf };
+      const c = this.#cursors.get(cursorId(key)) ?? this.#add(new QueueCursor(key, 0, no));
+      ids.set(no, c);
+      return true;
+    }
+    const f = text.split(',');
+    const n = (i: number): number => Number(f[i]);
+    const c = ids.get(n(1));
+    if (c === undefined || f.slice(1, 6).some((x) => x === '' || !Number.isSafeInteger(Number(x))))
+      return false;
+    switch (f[0]) {
+      case 'i':
+        c.reset(n(2));
+        return true;
+      case 't':
+        if (f.length < 6) return false;
+        c.take(n(2), { visibleAt: n(3), version: n(4), redeliveries: n(5), owner: f[6] });
+        return true;
+      case 's':
+        c.skip(n(2), n(3));
+        return true;
+      case 'f':
+        c.finish(n(2));
+        return true;
+      case 'c': {
+        const s = c.inflight.get(n(2));
+        if (s !== undefined) {
+          s.visibleAt = n(3);
+          s.version = n(4);
         }
-        case 'r':
-          c.release(line[2]);
-          break;
+        return true;
       }
+      case 'r':
+        c.release(n(2));
+        return true;
+      default:
+        return false;
     }
   }
 }

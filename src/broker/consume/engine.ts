@@ -229,19 +229,26 @@ export class ConsumeEngine {
     const visibleAt = Date.now() + o.invisibleMs;
     this.#state.take(c, offset, { visibleAt, version, redeliveries, owner: o.owner });
     this.#due.push(visibleAt, { cursor: c, offset, version });
-    const topic = c.key.retryOf === '' ? c.key.topic : c.key.retryOf;
-    const receiptHandle = this.#handles.encode({
-      group: c.key.group,
-      client: c.key.client,
-      storeTopic: c.key.topic,
-      topic,
-      queueId: c.key.queueId,
-      offset,
-      version,
-    });
+    const topic = c.userTopic;
+    const receiptHandle = this.#handles.encode({ cursor: c.no, offset, version });
+    // one literal shape for every delivery (a spread makes each one a dictionary)
     out.push({
-      ...m,
+      msgId: m.msgId,
       topic,
+      queueId: m.queueId,
+      queueOffset: offset,
+      commitLogOffset: m.commitLogOffset,
+      storeSize: m.storeSize,
+      tag: m.tag,
+      keys: m.keys,
+      properties: m.properties,
+      body: m.body,
+      bornTimestamp: m.bornTimestamp,
+      storeTimestamp: m.storeTimestamp,
+      flag: m.flag,
+      sysFlag: m.sysFlag,
+      reconsumeTimes: m.reconsumeTimes,
+      preparedTransactionOffset: m.preparedTransactionOffset,
       storeTopic: m.topic,
       deliveryAttempt: m.reconsumeTimes + redeliveries + 1,
       receiptHandle,
@@ -269,14 +276,13 @@ export class ConsumeEngine {
     topic: string,
     handle: unknown,
   ): { cursor: QueueCursor; offset: number; s: Inflight } {
-    const d = this.#handles.decode(handle, group, topic);
-    const cursor = this.#state.get({
-      group: d.group,
-      client: d.client,
-      topic: d.storeTopic,
-      queueId: d.queueId,
-      retryOf: d.storeTopic === d.topic ? '' : d.topic,
-    });
+    const d = this.#handles.decode(handle);
+    const cursor = this.#state.byNo(d.cursor);
+    if (cursor !== undefined && (cursor.key.group !== group || cursor.userTopic !== topic))
+      throw new MqgateError(
+        'MQ_ERR_RECEIPT_INVALID',
+        `the receipt handle was handed out to group "${cursor.key.group}" for topic "${cursor.userTopic}", not to "${group}" for "${topic}"`,
+      );
     const s = cursor?.inflight.get(d.offset);
     if (cursor === undefined || s === undefined || s.version !== d.version)
       throw new MqgateError(
@@ -315,8 +321,10 @@ export class ConsumeEngine {
     const visibleAt = Date.now() + invisibleMs;
     this.#state.change(cursor, offset, visibleAt, version);
     this.#due.push(visibleAt, { cursor, offset, version });
-    const d = this.#handles.decode(handle, group, topic);
-    return { handle: this.#handles.encode({ ...d, version }), invisibleUntil: visibleAt };
+    return {
+      handle: this.#handles.encode({ cursor: cursor.no, offset, version }),
+      invisibleUntil: visibleAt,
+    };
   }
 
   /**

@@ -197,7 +197,11 @@ export class PushConsumers implements Settler {
     }
   }
 
-  /** Takes messages for a subscriber while it has credit; runs once at a time per subscriber. */
+  /**
+   * Takes messages for a subscriber while it has credit; runs once at a time per subscriber,
+   * at the end of the event-loop turn, so that the acks of one turn free their credit together
+   * and the next take is a batch rather than one message per ack.
+   */
   pump(sub: Subscription): void {
     if (sub.closed) return;
     if (sub.pumping) {
@@ -205,17 +209,19 @@ export class PushConsumers implements Settler {
       return;
     }
     sub.pumping = true;
-    void this.#pumpLoop(sub)
-      .catch((err: unknown) =>
-        this.#log.error({ err, group: sub.group, topic: sub.topic }, 'push delivery failed'),
-      )
-      .finally(() => {
-        sub.pumping = false;
-        if (sub.again && !sub.closed) {
-          sub.again = false;
-          this.pump(sub);
-        }
-      });
+    setImmediate(() => {
+      void this.#pumpLoop(sub)
+        .catch((err: unknown) =>
+          this.#log.error({ err, group: sub.group, topic: sub.topic }, 'push delivery failed'),
+        )
+        .finally(() => {
+          sub.pumping = false;
+          if (sub.again && !sub.closed) {
+            sub.again = false;
+            this.pump(sub);
+          }
+        });
+    });
   }
 
   async #pumpLoop(sub: Subscription): Promise<void> {

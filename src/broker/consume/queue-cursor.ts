@@ -46,6 +46,8 @@ export function cursorId(k: CursorKey): string {
 export class QueueCursor {
   readonly key: CursorKey;
   readonly id: string;
+  /** A number for the cursor, unique in the broker and kept across restarts (receipt handles name it). */
+  readonly no: number;
   ackOffset: number;
   popOffset: number;
   readonly inflight = new Map<number, Inflight>();
@@ -53,9 +55,10 @@ export class QueueCursor {
   /** Sorted ascending. */
   released: number[] = [];
 
-  constructor(key: CursorKey, offset: number) {
+  constructor(key: CursorKey, offset: number, no: number) {
     this.key = key;
     this.id = cursorId(key);
+    this.no = no;
     this.ackOffset = offset;
     this.popOffset = offset;
   }
@@ -105,6 +108,11 @@ export class QueueCursor {
     const i = this.released.findIndex((o) => o > offset);
     if (i === -1) this.released.push(offset);
     else this.released.splice(i, 0, offset);
+  }
+
+  /** The topic consumers asked for: the user topic, also for a cursor on the retry topic. */
+  get userTopic(): string {
+    return this.key.retryOf === '' ? this.key.topic : this.key.retryOf;
   }
 
   /** Lag: messages not finished, as the queue's max offset minus the committed offset. */

@@ -13,6 +13,37 @@ export interface Delivery {
   term(): Promise<boolean>;
 }
 
+class PushDelivery implements Delivery {
+  readonly message: ReceivedMessage;
+  readonly #sub: Subscription;
+  readonly #settler: Settler;
+  #settled = false;
+
+  constructor(sub: Subscription, message: ReceivedMessage, settler: Settler) {
+    this.#sub = sub;
+    this.message = message;
+    this.#settler = settler;
+  }
+
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    return true;
+  }
+
+  ack(): boolean {
+    return this.#settle() && this.#settler.ack(this.#sub, this.message);
+  }
+
+  async nack(opts: { delayLevel?: number } = {}): Promise<boolean> {
+    return this.#settle() && this.#settler.nack(this.#sub, this.message, opts);
+  }
+
+  async term(): Promise<boolean> {
+    return this.#settle() && this.#settler.nack(this.#sub, this.message, { deadLetter: true });
+  }
+}
+
 /** What the push side needs from its owner to settle deliveries. */
 export interface Settler {
   ack(sub: Subscription, m: ReceivedMessage): boolean;
@@ -113,18 +144,7 @@ export class Subscription implements AsyncIterable<Delivery> {
   /** Called by the broker with a message taken for this subscriber. */
   push(m: ReceivedMessage): void {
     this.outstanding.set(m.receiptHandle, m);
-    let settled = false;
-    const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      return true;
-    };
-    const delivery: Delivery = {
-      message: m,
-      ack: () => settle() && this.#settler.ack(this, m),
-      nack: async (opts = {}) => settle() && this.#settler.nack(this, m, opts),
-      term: async () => settle() && this.#settler.nack(this, m, { deadLetter: true }),
-    };
+    const delivery = new PushDelivery(this, m, this.#settler);
     const w = this.#waiting.shift();
     if (w !== undefined) w({ done: false, value: delivery });
     else this.#buffer.push(delivery);

@@ -1,0 +1,139 @@
+/**
+ * bench/consume: the broker core's consumption figures for 1 KiB messages, next to the store's
+ * raw read rate measured in the same run on the same backlog.
+ *
+ *   npm run bench:consume                       (about a minute)
+ *   BENCH_MESSAGES=50000 npm run bench:consume  (smaller backlog)
+ *
+ * - raw read (baseline): store.getMessages pulls of 32 over the topic's queues, no group
+ * - POP: receive 32 at a time, ack each one
+ * - push: one subscription (credit 256), ack each delivery
+ * - latency: send -> push delivery at a fixed rate (5k msgs/s by default), p50/p99/max
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Broker } from '../src/broker/index.js';
+
+const MSG = 1024;
+const TOTAL = Number(process.env.BENCH_MESSAGES ?? 200_000);
+const RATE = Number(process.env.BENCH_RATE ?? 5000);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 5);
+const QUEUES = 4;
+const root = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'mqgate-bench-consume-'));
+const payload = Buffer.alloc(MSG, 'x');
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const report = (name: string, value: string): void => console.log(`${name.padEnd(56)} ${value}`);
+
+async function fill(broker: Broker, topic: string): Promise<void> {
+  broker.upsertTopic(topic, { queues: QUEUES });
+  const batch = 512;
+  for (let i = 0; i < TOTAL; i += batch) {
+    const n = Math.min(batch, TOTAL - i);
+    await broker.store.putMessages(
+      Array.from({ length: n }, (_, j) => ({ topic, queueId: (i + j) % QUEUES, body: payload, tag: 'TagA' })),
+    );
+  }
+  await broker.store.flush();
+}
+
+async function rawRead(broker: Broker, topic: string): Promise<number> {
+  const t = performance.now();
+  let n = 0;
+  const offsets = new Array<number>(QUEUES).fill(0);
+  for (let live = QUEUES; live > 0;) {
+    live = 0;
+    for (let q = 0; q < QUEUES; q++) {
+      const r = await broker.store.getMessages(topic, q, offsets[q] as number, 32);
+      n += r.messages.length;
+      offsets[q] = r.nextBeginOffset;
+      if (r.messages.length > 0) live++;
+    }
+  }
+  if (n !== TOTAL) throw new Error(`raw read found ${n} of ${TOTAL}`);
+  return n / ((performance.now() - t) / 1000);
+}
+
+async function popRate(broker: Broker, topic: string): Promise<number> {
+  broker.upsertGroup('pop', { consumeFrom: 'FIRST' });
+  const t = performance.now();
+  let n = 0;
+  for (;;) {
+    const got = await broker.receive('pop', { topic, maxMessages: 32 });
+    if (got.length === 0) break;
+    for (const m of got) broker.ack('pop', topic, m.receiptHandle);
+    n += got.length;
+  }
+  if (n !== TOTAL) throw new Error(`POP received ${n} of ${TOTAL}`);
+  return n / ((performance.now() - t) / 1000);
+}
+
+async function pushRate(broker: Broker, topic: string): Promise<number> {
+  broker.upsertGroup('push', { consumeFrom: 'FIRST' });
+  const t = performance.now();
+  let n = 0;
+  const sub = broker.subscribe('push', topic, { credit: 256 });
+  for await (const d of sub) {
+    d.ack();
+    if (++n === TOTAL) break;
+  }
+  return n / ((performance.now() - t) / 1000);
+}
+
+async function latency(broker: Broker): Promise<{ p50: number; p99: number; max: number; sent: number }> {
+  const topic = 'Latency';
+  broker.upsertTopic(topic, { queues: QUEUES });
+  broker.upsertGroup('lat');
+  const sub = broker.subscribe('lat', topic, { credit: 256 });
+  const samples: number[] = [];
+  const total = RATE * RATE_SECONDS;
+  const consumer = (async () => {
+    for await (const d of sub) {
+      samples.push(performance.now() - d.message.body.readDoubleLE(0));
+      d.ack();
+      if (samples.length === total) break;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  const start = performance.now();
+  let sent = 0;
+  const sends: Promise<unknown>[] = [];
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
+    for (; sent < due; sent++) {
+      const body = Buffer.alloc(MSG);
+      body.writeDoubleLE(performance.now(), 0);
+      sends.push(broker.send(topic, { body }));
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(sends);
+  await consumer;
+  samples.sort((a, b) => a - b);
+  const at = (p: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: samples[samples.length - 1] ?? NaN, sent };
+}
+
+const broker = await Broker.open({ dataDir: root });
+try {
+  console.log(
+    `bench/consume: ${fmt(TOTAL)} messages of ${MSG} B in ${QUEUES} queues; node ${process.version}, ${os.cpus().length} cpus`,
+  );
+  await fill(broker, 'Backlog');
+  const raw = await rawRead(broker, 'Backlog');
+  report('baseline: store raw read, pulls of 32 (msgs/s)', fmt(raw));
+  const pop = await popRate(broker, 'Backlog');
+  report('POP receive 32 + ack each (msgs/s)', fmt(pop));
+  report('  ratio to raw read', `${(pop / raw).toFixed(2)}x`);
+  const push = await pushRate(broker, 'Backlog');
+  report('push delivery + ack, credit 256 (msgs/s)', fmt(push));
+  report('  ratio to raw read (target >= 0.50x)', `${(push / raw).toFixed(2)}x`);
+  const lat = await latency(broker);
+  report(`send -> push delivery at ${fmt(RATE)} msgs/s, p50 (ms)`, lat.p50.toFixed(2));
+  report(`send -> push delivery at ${fmt(RATE)} msgs/s, p99 (ms, target < 5)`, lat.p99.toFixed(2));
+  report(`send -> push delivery at ${fmt(RATE)} msgs/s, max (ms)`, lat.max.toFixed(2));
+} finally {
+  await broker.close();
+  fs.rmSync(root, { recursive: true, force: true });
+}
