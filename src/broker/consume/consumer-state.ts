@@ -21,9 +21,10 @@ import { randomVersion } from './receipt-handle.js';
  * ```
  *   k[no,"group","client","topic",queueId,"retryOf"]   (JSON) names cursor `no` before its first line in a file
  *   i,id,offset                                cursor (re)starts at offset
- *   t,id,offset,visibleAt,version,redeliveries[,owner]   handed out
+ *   T,id,first,count,visibleAt,version,redeliveries[,owner]   first..first+count-1 handed
+ *                                              out, versions version..version+count-1
  *   s,id,from,to                               [from, to) skipped, except what is in flight
- *   f,id,offset                                finished
+ *   F,id,first,count                           first..first+count-1 finished
  *   c,id,offset,visibleAt,version              invisible time changed
  *   r,id,offset                                released, to be handed out again
  * ```
@@ -47,6 +48,13 @@ interface Snapshot {
   readonly cursors: SnapshotCursor[];
 }
 
+interface Run extends Inflight {
+  readonly kind: 'T' | 'F';
+  readonly c: QueueCursor;
+  readonly first: number;
+  count: number;
+}
+
 /** Journal size that triggers a new snapshot. */
 const SNAPSHOT_AFTER_BYTES = 8 * 1024 * 1024;
 
@@ -62,6 +70,8 @@ export class ConsumerState {
   #fd = -1;
   #journalBytes = 0;
   #pending: string[] = [];
+  /** Consecutive takes or finishes not yet turned into a line. */
+  #run: Run | undefined;
   #flushScheduled = false;
   #closed = false;
 
@@ -107,10 +117,23 @@ export class ConsumerState {
     return c;
   }
 
+  /** Hands out an offset. Consecutive hand-outs of one batch become one journal line. */
   take(c: QueueCursor, offset: number, s: Inflight): void {
     c.take(offset, s);
-    const line = `t,${this.#idOf(c)},${offset},${s.visibleAt},${s.version},${s.redeliveries}`;
-    this.#write(s.owner === undefined ? line : `${line},${s.owner}`);
+    const r = this.#run;
+    if (
+      r?.kind === 'T' &&
+      r.c === c &&
+      offset === r.first + r.count &&
+      s.visibleAt === r.visibleAt &&
+      s.version === r.version + r.count &&
+      s.redeliveries === r.redeliveries &&
+      s.owner === r.owner
+    ) {
+      r.count++;
+      return;
+    }
+    this.#openRun({ kind: 'T', c, first: offset, count: 1, ...s });
   }
 
   skip(c: QueueCursor, from: number, to: number): void {
@@ -119,9 +142,24 @@ export class ConsumerState {
     this.#write(`s,${this.#idOf(c)},${from},${to}`);
   }
 
+  /** Finishes an offset. Consecutive finishes (acks in order) become one journal line. */
   finish(c: QueueCursor, offset: number): void {
     c.finish(offset);
-    this.#write(`f,${this.#idOf(c)},${offset}`);
+    const r = this.#run;
+    if (r?.kind === 'F' && r.c === c && offset === r.first + r.count) {
+      r.count++;
+      return;
+    }
+    this.#openRun({
+      kind: 'F',
+      c,
+      first: offset,
+      count: 1,
+      visibleAt: 0,
+      version: 0,
+      redeliveries: 0,
+      owner: undefined,
+    });
   }
 
   change(c: QueueCursor, offset: number, visibleAt: number, version: number): void {
@@ -180,8 +218,28 @@ export class ConsumerState {
 
   // ------------------------------------------------------------------ journal
 
+  #openRun(run: Run): void {
+    this.#idOf(run.c);
+    this.#closeRun();
+    this.#run = run;
+    this.#scheduleWrite();
+  }
+
+  #closeRun(): void {
+    const r = this.#run;
+    if (r === undefined) return;
+    this.#run = undefined;
+    if (r.kind === 'F') {
+      this.#pending.push(`F,${r.c.no},${r.first},${r.count}`);
+      return;
+    }
+    const line = `T,${r.c.no},${r.first},${r.count},${r.visibleAt},${r.version},${r.redeliveries}`;
+    this.#pending.push(r.owner === undefined ? line : `${line},${r.owner}`);
+  }
+
   #idOf(c: QueueCursor): number {
     if (!this.#named.has(c)) {
+      this.#closeRun();
       this.#named.add(c);
       const k = c.key;
       this.#pending.push('k' + JSON.stringify([c.no, k.group, k.client, k.topic, k.queueId, k.retryOf]));
@@ -190,8 +248,13 @@ export class ConsumerState {
   }
 
   #write(line: string): void {
-    if (this.#closed) throw new MqgateError('MQ_ERR_BROKER_CLOSED', 'the consumer state is closed');
+    this.#closeRun();
     this.#pending.push(line);
+    this.#scheduleWrite();
+  }
+
+  #scheduleWrite(): void {
+    if (this.#closed) throw new MqgateError('MQ_ERR_BROKER_CLOSED', 'the consumer state is closed');
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => {
@@ -207,6 +270,7 @@ export class ConsumerState {
   }
 
   #writePending(): void {
+    this.#closeRun();
     if (this.#pending.length === 0) return;
     // every line ends in ';': a line torn by a crash (even inside a number) is told apart
     const buf = Buffer.from(this.#pending.join(';\n') + ';\n');
@@ -312,15 +376,18 @@ export class ConsumerState {
       case 'i':
         c.reset(n(2));
         return true;
-      case 't':
-        if (f.length < 6) return false;
-        c.take(n(2), { visibleAt: n(3), version: n(4), redeliveries: n(5), owner: f[6] });
+      case 'T': {
+        if (f.length < 7 || !Number.isSafeInteger(n(6))) return false;
+        const owner = f[7];
+        for (let i = 0; i < n(3); i++)
+          c.take(n(2) + i, { visibleAt: n(4), version: n(5) + i, redeliveries: n(6), owner });
         return true;
+      }
       case 's':
         c.skip(n(2), n(3));
         return true;
-      case 'f':
-        c.finish(n(2));
+      case 'F':
+        for (let i = 0; i < n(3); i++) c.finish(n(2) + i);
         return true;
       case 'c': {
         const s = c.inflight.get(n(2));

@@ -15,6 +15,14 @@ import type { CursorKey, Inflight, QueueCursor } from './queue-cursor.js';
 import type { ReceiptHandles } from './receipt-handle.js';
 import { deadLetterMessage, exhausted, retryLevel, retryMessage } from './retry.js';
 import { DueQueue } from './revive-queue.js';
+import { randomVersion } from './receipt-handle.js';
+
+/** The hand-outs of one take from one cursor. */
+interface Batch {
+  visibleAt: number;
+  version: number;
+  readonly item: DueItem;
+}
 import { StartPosition } from './start-position.js';
 
 /** A message handed to a consumer. */
@@ -45,10 +53,15 @@ export interface TakeOptions {
   readonly owner?: string | undefined;
 }
 
+/** Hand-outs of one cursor that become visible again at the same time. */
 interface DueItem {
   readonly cursor: QueueCursor;
-  readonly offset: number;
-  readonly version: number;
+  readonly offsets: number[];
+  readonly versions: number[];
+}
+
+function due(cursor: QueueCursor, offset: number, version: number): DueItem {
+  return { cursor, offsets: [offset], versions: [version] };
 }
 
 /** How a nack ends (for the caller's counters and tests). */
@@ -104,7 +117,7 @@ export class ConsumeEngine {
       for (const [offset, s] of [...c.inflight]) {
         // A push consumer does not outlive the process: what it held is handed out again.
         if (s.owner !== undefined) this.#state.release(c, offset);
-        else this.#due.push(s.visibleAt, { cursor: c, offset, version: s.version });
+        else this.#due.push(s.visibleAt, due(c, offset, s.version));
       }
   }
 
@@ -169,6 +182,19 @@ export class ConsumeEngine {
   }
 
   async #takeFrom(c: QueueCursor, o: TakeOptions, out: ReceivedMessage[]): Promise<void> {
+    const batch: Batch = {
+      visibleAt: 0,
+      version: randomVersion(),
+      item: { cursor: c, offsets: [], versions: [] },
+    };
+    try {
+      await this.#takeInto(c, o, out, batch);
+    } finally {
+      if (batch.item.offsets.length > 0) this.#due.push(batch.visibleAt, batch.item);
+    }
+  }
+
+  async #takeInto(c: QueueCursor, o: TakeOptions, out: ReceivedMessage[], batch: Batch): Promise<void> {
     const now = Date.now();
     const inPlace = o.group.orderly || o.group.consumeMode === ConsumeMode.BROADCASTING;
     let room = o.max - out.length;
@@ -177,7 +203,7 @@ export class ConsumeEngine {
         if (room <= 0 || s.visibleAt > now) continue;
         const m = await this.#read(c, offset);
         if (m === undefined) this.#state.finish(c, offset);
-        else if (!this.#deliver(c, o, m, s.redeliveries + 1, out)) continue;
+        else if (!this.#deliver(c, o, m, s.redeliveries + 1, out, batch)) continue;
         room--;
       }
     if (o.group.orderly) {
@@ -188,7 +214,7 @@ export class ConsumeEngine {
       const offset = c.released[0] as number;
       const m = await this.#read(c, offset);
       if (m === undefined) this.#state.skip(c, offset, offset + 1);
-      else if (this.#deliver(c, o, m, 0, out)) room--;
+      else if (this.#deliver(c, o, m, 0, out, batch)) room--;
     }
     if (room <= 0) return;
     const from = c.popOffset;
@@ -198,7 +224,7 @@ export class ConsumeEngine {
       case 'FOUND':
       case 'NO_MATCHED_MESSAGE':
       case 'OFFSET_FOUND_NULL':
-        for (const m of r.messages) this.#deliver(c, o, m, 0, out);
+        for (const m of r.messages) this.#deliver(c, o, m, 0, out, batch);
         this.#state.skip(c, from, r.nextBeginOffset);
         for (const bad of r.corrupted)
           this.#log.error({ topic: c.key.topic, queueId: c.key.queueId, bad }, 'skipped a corrupt record');
@@ -222,13 +248,17 @@ export class ConsumeEngine {
     m: StoredMessage,
     redeliveries: number,
     out: ReceivedMessage[],
+    batch: Batch,
   ): boolean {
     const offset = m.queueOffset;
     if (offset < c.ackOffset || c.done.has(offset)) return false;
-    const version = this.#state.nextVersion();
-    const visibleAt = Date.now() + o.invisibleMs;
+    // one batch shares its invisible time and takes consecutive versions (one journal line)
+    if (batch.visibleAt === 0) batch.visibleAt = Date.now() + o.invisibleMs;
+    const visibleAt = batch.visibleAt;
+    const version = batch.version++;
     this.#state.take(c, offset, { visibleAt, version, redeliveries, owner: o.owner });
-    this.#due.push(visibleAt, { cursor: c, offset, version });
+    batch.item.offsets.push(offset);
+    batch.item.versions.push(version);
     const topic = c.userTopic;
     const receiptHandle = this.#handles.encode({ cursor: c.no, offset, version });
     // one literal shape for every delivery (a spread makes each one a dictionary)
@@ -320,7 +350,7 @@ export class ConsumeEngine {
     const version = this.#state.nextVersion();
     const visibleAt = Date.now() + invisibleMs;
     this.#state.change(cursor, offset, visibleAt, version);
-    this.#due.push(visibleAt, { cursor, offset, version });
+    this.#due.push(visibleAt, due(cursor, offset, version));
     return {
       handle: this.#handles.encode({ cursor: cursor.no, offset, version }),
       invisibleUntil: visibleAt,
@@ -368,7 +398,7 @@ export class ConsumeEngine {
     const version = this.#state.nextVersion();
     const visibleAt = Date.now() + wait;
     this.#state.change(cursor, offset, visibleAt, version);
-    this.#due.push(visibleAt, { cursor, offset, version });
+    this.#due.push(visibleAt, due(cursor, offset, version));
     return { outcome: config.orderly ? 'SUSPENDED' : 'RETRY', owner };
   }
 
@@ -396,29 +426,31 @@ export class ConsumeEngine {
 
   #onDue(items: DueItem[]): void {
     const now = Date.now();
-    for (const { cursor, offset, version } of items) {
-      const s = cursor.inflight.get(offset);
-      if (s === undefined || s.version !== version || s.visibleAt > now) continue;
-      const config = this.#groups.get(cursor.key.group);
-      const inPlace =
-        config === undefined || config.orderly || config.consumeMode === ConsumeMode.BROADCASTING;
-      if (inPlace) {
-        this.#unlocked(cursor);
-        continue;
-      }
-      const id = `${cursor.id}#${offset}`;
-      if (this.#moving.has(id)) continue;
-      this.#moving.add(id);
-      void this.serial(cursor, () => this.#move(cursor, offset, version, config))
-        .catch((err: unknown) => {
-          this.#log.error(
-            { err, key: cursor.key, offset },
-            'moving a message to retry failed; trying again in 1 s',
-          );
-          this.#due.push(Date.now() + 1000, { cursor, offset, version });
-        })
-        .finally(() => this.#moving.delete(id));
+    for (const item of items)
+      for (let i = 0; i < item.offsets.length; i++)
+        this.#revive(item.cursor, item.offsets[i] as number, item.versions[i] as number, now);
+  }
+
+  #revive(cursor: QueueCursor, offset: number, version: number, now: number): void {
+    const s = cursor.inflight.get(offset);
+    if (s === undefined || s.version !== version || s.visibleAt > now) return;
+    const config = this.#groups.get(cursor.key.group);
+    if (config === undefined || config.orderly || config.consumeMode === ConsumeMode.BROADCASTING) {
+      this.#unlocked(cursor); // handed out again in place
+      return;
     }
+    const id = `${cursor.id}#${offset}`;
+    if (this.#moving.has(id)) return;
+    this.#moving.add(id);
+    void this.serial(cursor, () => this.#move(cursor, offset, version, config))
+      .catch((err: unknown) => {
+        this.#log.error(
+          { err, key: cursor.key, offset },
+          'moving a message to retry failed; trying again in 1 s',
+        );
+        this.#due.push(Date.now() + 1000, due(cursor, offset, version));
+      })
+      .finally(() => this.#moving.delete(id));
   }
 
   /** A concurrent group's message whose invisible time passed: to the retry topic, or the DLQ. */

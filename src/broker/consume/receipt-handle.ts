@@ -66,16 +66,16 @@ export class ReceiptHandles {
         'MQ_ERR_RECEIPT_INVALID',
         'a receipt handle is a non-empty string from a receive',
       );
-    const dot = handle.lastIndexOf('.');
-    const payload = handle.slice(0, dot);
-    const parts = payload.split('.');
-    if (dot <= 0 || parts.length !== 3 || handle.slice(dot + 1) !== this.#sum(payload))
+    const parts = handle.split('.');
+    const [c, o, v] = parts as [string, string, string];
+    const payload = `${c}.${o}.${v}`;
+    const sum = parts.length === 5 ? this.#sum(payload) : '';
+    if (sum === '' || handle.length !== payload.length + 1 + sum.length || !handle.endsWith(sum))
       throw new MqgateError(
         'MQ_ERR_RECEIPT_INVALID',
         'the receipt handle is not one this gateway handed out',
       );
-    const [cursor, offset, version] = parts.map((p) => parseInt(p, 36)) as [number, number, number];
-    return { cursor, offset, version };
+    return { cursor: parseInt(c, 36), offset: parseInt(o, 36), version: parseInt(v, 36) };
   }
 
   #sum(payload: string): string {
@@ -84,12 +84,11 @@ export class ReceiptHandles {
     for (let i = 0; i < payload.length; i++) {
       const c = payload.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-      b ^= b >>> 15;
+      b = Math.imul(b + c, 0x5bd1e995);
     }
     a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
     b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-    return (a >>> 0).toString(36) + ((b ^ (b >>> 16)) >>> 0).toString(36).padStart(7, '0');
+    return ((a ^ (a >>> 13)) >>> 0).toString(36) + '.' + ((b ^ (b >>> 16)) >>> 0).toString(36);
   }
 }
 
