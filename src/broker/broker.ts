@@ -128,10 +128,9 @@ export class Broker {
       this.#push.wake(topic);
     });
     this.#services = [
-      new LoopService('consumer-state-flush', options.stateFlushIntervalMs, this.#log, () => {
-        this.#state.flush();
-        return Promise.resolve();
-      }),
+      new LoopService('consumer-state-flush', options.stateFlushIntervalMs, this.#log, () =>
+        this.#state.flush(),
+      ),
       new LoopService(
         'consumer-expiry',
         Math.max(1, Math.floor(options.consumerExpiryMs / 4)),

@@ -85,6 +85,28 @@ export function writeFileAtomicSync(file: string, data: string | Buffer): void {
   fsyncDirSync(path.dirname(file));
 }
 
+/**
+ * {@link writeFileAtomicSync} without blocking the event loop on the fsyncs (background
+ * services use it, so that a checkpoint never stalls deliveries).
+ */
+export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+  const dh = await fs.promises.open(path.dirname(file), 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
 export function fsyncDirSync(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {

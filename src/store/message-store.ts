@@ -10,7 +10,7 @@ import { isMsgId } from '../message/msg-id.js';
 import { CommitLog } from './commit-log.js';
 import type { WriteOutcome } from './commit-log.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
-import { writeFileAtomicSync } from './fs-util.js';
+import { writeFileAtomic, writeFileAtomicSync } from './fs-util.js';
 import { KeyIndex } from './key-index.js';
 import type { ResolvedStoreOptions, StoreOptions } from './options.js';
 import { RECORD_OVERHEAD, resolveStoreOptions } from './options.js';
@@ -189,7 +189,7 @@ export class MessageStore {
     await cqs.dropBelow(commitLog.minOffset);
     await cqs.flush();
     await index.flush();
-    MessageStore.#writeCheckpoint(options.dataDir, scan.end);
+    await MessageStore.#writeCheckpoint(options.dataDir, scan.end);
     return {
       durationMs: Math.round(performance.now() - started),
       scannedFrom: from,
@@ -247,9 +247,9 @@ export class MessageStore {
     }
   }
 
-  static #writeCheckpoint(dir: string, consumeQueueEnd: number): void {
+  static #writeCheckpoint(dir: string, consumeQueueEnd: number): Promise<void> {
     const cp: Checkpoint = { version: 1, consumeQueueEnd, savedAt: Date.now() };
-    writeFileAtomicSync(path.join(dir, 'checkpoint'), JSON.stringify(cp));
+    return writeFileAtomic(path.join(dir, 'checkpoint'), JSON.stringify(cp));
   }
 
   async #checkpoint(): Promise<void> {
@@ -257,7 +257,7 @@ export class MessageStore {
     const end = Math.min(this.#dispatchedEnd, this.#commitLog.flushedEnd);
     await this.#cqs.flush();
     await this.#index.flush();
-    MessageStore.#writeCheckpoint(this.options.dataDir, end);
+    await MessageStore.#writeCheckpoint(this.options.dataDir, end);
   }
 
   #dispatch(infos: readonly DispatchInfo[]): void {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { MqgateError } from '../../errors.js';
-import { fsyncDirSync } from '../../store/fs-util.js';
-import { readJsonFile, writeJsonFile } from '../json-file.js';
+import { fdatasync, fsyncDirSync, writeFileAtomic, writeFileAtomicSync } from '../../store/fs-util.js';
+import { readJsonFile } from '../json-file.js';
 import type { CursorKey, Inflight } from './queue-cursor.js';
 import { QueueCursor, cursorId } from './queue-cursor.js';
 import { randomVersion } from './receipt-handle.js';
@@ -175,15 +175,35 @@ export class ConsumerState {
     this.#write(`r,${this.#idOf(c)},${offset}`);
   }
 
-  /** Writes pending journal lines, fsyncs them, and snapshots when the journal has grown. */
-  flush(): void {
+  /**
+   * Writes pending journal lines, fsyncs them, and snapshots when the journal has grown; the
+   * fsyncs and the snapshot's file write run off the event loop (a background service calls it).
+   */
+  async flush(): Promise<void> {
     this.#writePending();
-    if (this.#fd >= 0) fs.fdatasyncSync(this.#fd);
-    if (this.#journalBytes >= SNAPSHOT_AFTER_BYTES) this.snapshot();
+    const fd = this.#fd;
+    if (fd >= 0) await fdatasync(fd).catch((e: unknown) => this.#ignoreClosed(e, fd));
+    if (this.#journalBytes >= SNAPSHOT_AFTER_BYTES && !this.#closed) {
+      const { file, old } = this.#beginSnapshot();
+      await writeFileAtomic(path.join(this.#dir, 'snapshot.json'), file);
+      this.#dropJournals(old);
+    }
   }
 
-  /** Writes a snapshot of every cursor and starts a new journal. */
+  /** Writes a snapshot of every cursor and starts a new journal (at open and close). */
   snapshot(): void {
+    const { file, old } = this.#beginSnapshot();
+    writeFileAtomicSync(path.join(this.#dir, 'snapshot.json'), file);
+    this.#dropJournals(old);
+  }
+
+  /** A journal closed by close() while its fsync was on the way is not an error. */
+  #ignoreClosed(e: unknown, fd: number): void {
+    if (this.#fd === fd) throw e;
+  }
+
+  /** Switches to a new journal and serialises every cursor; the snapshot covers the old journals. */
+  #beginSnapshot(): { file: string; old: number } {
     this.#writePending();
     const next = this.#journalNo + 1;
     this.#openJournal(next);
@@ -203,9 +223,12 @@ export class ConsumerState {
         released: [...c.released],
       });
     const snap: Snapshot = { version: 1, nextJournal: next, cursors };
-    writeJsonFile(path.join(this.#dir, 'snapshot.json'), snap);
+    return { file: JSON.stringify(snap), old: next };
+  }
+
+  #dropJournals(below: number): void {
     for (const f of this.#journals())
-      if (f.no < next) fs.rmSync(path.join(this.#dir, f.name), { force: true });
+      if (f.no < below) fs.rmSync(path.join(this.#dir, f.name), { force: true });
   }
 
   close(): void {
@@ -281,12 +304,11 @@ export class ConsumerState {
   }
 
   #openJournal(no: number): void {
-    if (this.#fd >= 0) {
-      fs.fdatasyncSync(this.#fd);
-      fs.closeSync(this.#fd);
-    }
+    const old = this.#fd;
     this.#journalNo = no;
     this.#fd = fs.openSync(path.join(this.#dir, `journal-${no}.log`), 'a');
+    // the old journal's lines are on their way to disk; a snapshot covering them follows
+    if (old >= 0) fs.close(old, () => {});
     fsyncDirSync(this.#dir);
     this.#journalBytes = 0;
     this.#named = new Set();
