@@ -202,9 +202,16 @@ export type RecordCheck =
 
 /**
  * Checks the record at `off` in `buf[off, end)`: magic, length and CRC. It never throws and
- * never reads outside `[off, end)`.
+ * never reads outside `[off, end)`. `crcChecked` skips the CRC, for a record whose CRC the
+ * store's read thread has checked in these very bytes.
  */
-export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize: number): RecordCheck {
+export function checkRecord(
+  buf: Buffer,
+  off: number,
+  end: number,
+  maxRecordSize: number,
+  crcChecked = false,
+): RecordCheck {
   const dv = viewOf(buf);
   if (end - off < BLANK_SIZE) return { kind: 'short', need: BLANK_SIZE };
   const size = dv.getUint32(off + OFF_TOTAL, true);
@@ -217,7 +224,7 @@ export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize
   if (size < MIN_RECORD_SIZE || size > maxRecordSize)
     return { kind: 'corrupt', reason: `record length ${size} out of bounds` };
   if (end - off < size) return { kind: 'short', need: size };
-  if (recordCrc(buf, off, size) !== dv.getUint32(off + OFF_CRC, true))
+  if (!crcChecked && recordCrc(buf, off, size) !== dv.getUint32(off + OFF_CRC, true))
     return { kind: 'corrupt', reason: 'CRC mismatch', size };
   if (!fieldsFit(buf, off, size)) return { kind: 'corrupt', reason: 'field lengths do not add up', size };
   return { kind: 'record', size };
