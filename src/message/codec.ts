@@ -289,21 +289,55 @@ export interface DispatchInfo {
 }
 
 function readStr16(buf: Buffer, p: number): string {
-  const dv = viewOf(buf);
-  const n = dv.getUint16(p, true);
-  return buf.toString('utf8', p + 2, p + 2 + n);
+  const n = (buf[p] as number) | ((buf[p + 1] as number) << 8);
+  return readUtf8(buf, p + 2, p + 2 + n);
+}
+
+/**
+ * Bytes [start, end) as UTF-8 text. Short ASCII strings (keys) are built directly: cheaper than
+ * a call into Buffer's decoder, which costs more than the decoding itself at this length.
+ */
+function readUtf8(buf: Buffer, start: number, end: number): string {
+  if (end - start > 24) return buf.toString('utf8', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c >= 0x80) return buf.toString('utf8', start, end);
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 /** Topic and tag names repeat: decode each distinct one once. */
-const names = new Map<number, { bytes: Buffer; text: string }[]>();
+const names = new Map<number, NameEntry[]>();
 let namesCount = 0;
+/** The names found last (at most RECENT_NAMES): consecutive records mostly carry the same topic and tag. */
+const recentNames: NameEntry[] = [];
+const RECENT_NAMES = 4;
+let nextRecent = 0;
+
+interface NameEntry {
+  readonly bytes: Buffer;
+  readonly text: string;
+}
 
 function readName(buf: Buffer, start: number, len: number): string {
   if (len > 64) return buf.toString('utf8', start, start + len);
+  for (let i = 0; i < recentNames.length; i++) {
+    const e = recentNames[i] as NameEntry;
+    if (bytesEqual(buf, start, start + len, e.bytes)) return e.text;
+  }
+  const e = lookUpName(buf, start, len);
+  recentNames[nextRecent] = e;
+  nextRecent = (nextRecent + 1) % RECENT_NAMES;
+  return e.text;
+}
+
+function lookUpName(buf: Buffer, start: number, len: number): NameEntry {
   const h = bytesHash(buf, start, len);
   const bucket = names.get(h);
   if (bucket !== undefined)
-    for (const e of bucket) if (bytesEqual(buf, start, start + len, e.bytes)) return e.text;
+    for (const e of bucket) if (bytesEqual(buf, start, start + len, e.bytes)) return e;
   const text = buf.toString('utf8', start, start + len);
   if (namesCount >= 4096) {
     names.clear();
@@ -313,7 +347,7 @@ function readName(buf: Buffer, start: number, len: number): string {
   if (bucket === undefined) names.set(h, [entry]);
   else bucket.push(entry);
   namesCount++;
-  return text;
+  return entry;
 }
 
 /** Reads the dispatch fields of a record already checked with `checkRecord`. */

@@ -1,9 +1,10 @@
+import { getI64, getU64 } from '../message/bytes.js';
 import { BLANK_MAGIC, BLANK_SIZE, checkRecord, decodeRecord, readU64 } from '../message/codec.js';
 import type { StoredMessage } from '../message/message.js';
 import type { CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
-import type { ConsumeQueue, CqEntry } from './consume-queue.js';
-import { readCqEntry } from './consume-queue.js';
+import type { ConsumeQueue } from './consume-queue.js';
+import { CQ_ENTRY_SIZE } from './consume-queue.js';
 import { isErrno } from './fs-util.js';
 import type { CheckedSpan } from './read-thread.js';
 import { isVerified, ReadThread } from './read-thread.js';
@@ -24,11 +25,6 @@ const CQ_BATCH = 1024;
 const READ_AHEAD = 1024 * 1024;
 const MAX_SPANS = 8;
 const STORE_TIMESTAMP_END = 56;
-
-interface Candidate {
-  readonly queueOffset: number;
-  readonly entry: CqEntry;
-}
 
 /** Bytes of the log read lately: `buf` holds [start, start + buf.length). */
 interface Span {
@@ -223,50 +219,40 @@ export class RecordReader {
     while (next < scanEnd && messages.length < maxMessages && bytes < maxBytes) {
       const { buf, count } = await cq.read(next, Math.min(CQ_BATCH, scanEnd - next));
       if (count === 0) break;
-      const candidates: Candidate[] = [];
-      let i = 0;
-      for (; i < count && candidates.length < maxMessages - messages.length; i++) {
-        const entry = readCqEntry(buf, i);
-        if (entry.size === 0) {
-          corrupted.push({
-            commitLogOffset: entry.commitLogOffset,
-            queueOffset: next + i,
-            reason: 'record lost',
-          });
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      let consumed = next;
+      for (let i = 0; i < count && messages.length < maxMessages; i++) {
+        const queueOffset = next + i;
+        consumed = queueOffset + 1;
+        const at = getU64(dv, i * CQ_ENTRY_SIZE);
+        const size = dv.getUint32(i * CQ_ENTRY_SIZE + 8, true);
+        if (size === 0) {
+          corrupted.push({ commitLogOffset: at, queueOffset, reason: 'record lost' });
           continue;
         }
-        if (entry.commitLogOffset < this.#log.minOffset) {
+        if (at < this.#log.minOffset) {
           lost++;
           continue;
         }
-        if (filter?.matchTagsCode !== undefined && !filter.matchTagsCode(entry.tagsCode)) continue;
-        candidates.push({ queueOffset: next + i, entry });
-      }
-      let consumed = next + i;
-      for (const c of candidates) {
-        const { commitLogOffset: at, size } = c.entry;
+        if (filter?.matchTagsCode !== undefined && !filter.matchTagsCode(getI64(dv, i * CQ_ENTRY_SIZE + 12)))
+          continue;
         const span = this.#cached(at, size) ?? (await this.#load(at, size));
         if (span?.ahead === true) {
           span.ahead = false;
           this.#readAhead(span);
         }
-        const m = span === undefined ? undefined : this.#decodeAt(span, at - span.start, c.entry);
-        if (
-          m === undefined ||
-          m.topic !== topic ||
-          m.queueId !== queueId ||
-          m.queueOffset !== c.queueOffset
-        ) {
+        const m = span === undefined ? undefined : this.#decodeAt(span, at - span.start, size);
+        if (m === undefined || m.topic !== topic || m.queueId !== queueId || m.queueOffset !== queueOffset) {
           corrupted.push({
             commitLogOffset: at,
-            queueOffset: c.queueOffset,
+            queueOffset,
             reason: m === undefined ? 'record failed its checks' : 'record does not match its queue entry',
           });
           continue;
         }
         if (filter?.matchMessage !== undefined && !filter.matchMessage(m)) continue;
         if (messages.length > 0 && bytes + m.storeSize > maxBytes) {
-          consumed = c.queueOffset; // not taken: the next read starts here
+          consumed = queueOffset; // not taken: the next read starts here
           bytes = maxBytes;
           break;
         }
@@ -281,10 +267,10 @@ export class RecordReader {
   }
 
   /** Decodes the record at `off` in the span if it passes its checks (its CRC already checked by the read thread, or here). */
-  #decodeAt(span: Span, off: number, entry: CqEntry): StoredMessage | undefined {
+  #decodeAt(span: Span, off: number, size: number): StoredMessage | undefined {
     const crcChecked = isVerified(span.verified, off);
-    const c = checkRecord(span.buf, off, off + entry.size, this.#maxRecordSize, crcChecked);
-    if (c.kind !== 'record' || c.size !== entry.size) return undefined;
+    const c = checkRecord(span.buf, off, off + size, this.#maxRecordSize, crcChecked);
+    if (c.kind !== 'record' || c.size !== size) return undefined;
     return decodeRecord(span.buf, off, c.size);
   }
 
