@@ -180,9 +180,21 @@ export function writeRecord(
   }
   dv.setUint32(p, plan.bodyLen, true);
   p += 4;
-  buf.set(msg.body, p);
+  copyBody(buf, p, msg.body);
   if (withCrc) dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
   return msgId;
+}
+
+/**
+ * Copies a body into `buf` at `p`. Into shared memory (the store's chunks) V8's `set` copies
+ * byte by byte when the offsets are not aligned, about ten times slower than a memcpy (0.45 µs
+ * of a 1 KiB append's ~3 µs); Buffer's `fill` with a buffer as large as the range is one native
+ * copy. Into ordinary memory `set` is the faster one.
+ */
+function copyBody(buf: Buffer, p: number, body: Uint8Array): void {
+  if (body.byteLength >= 64 && buf.buffer instanceof SharedArrayBuffer)
+    buf.fill(body, p, p + body.byteLength);
+  else buf.set(body, p);
 }
 
 /** Writes the padding marker that fills a segment's end. */
