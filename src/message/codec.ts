@@ -180,9 +180,21 @@ export function writeRecord(
   }
   dv.setUint32(p, plan.bodyLen, true);
   p += 4;
-  buf.set(msg.body, p);
+  copyBody(buf, p, msg.body);
   if (withCrc) dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
   return msgId;
+}
+
+/**
+ * Copies a body into `buf` at `p`. Into shared memory (the store's chunks) V8's `set` copies
+ * byte by byte when the offsets are not aligned, about ten times slower than a memcpy (0.45 µs
+ * of a 1 KiB append's ~3 µs); Buffer's `fill` with a buffer as large as the range is one native
+ * copy. Into ordinary memory `set` is the faster one.
+ */
+function copyBody(buf: Buffer, p: number, body: Uint8Array): void {
+  if (body.byteLength >= 64 && buf.buffer instanceof SharedArrayBuffer)
+    buf.fill(body, p, p + body.byteLength);
+  else buf.set(body, p);
 }
 
 /** Writes the padding marker that fills a segment's end. */
@@ -202,9 +214,16 @@ export type RecordCheck =
 
 /**
  * Checks the record at `off` in `buf[off, end)`: magic, length and CRC. It never throws and
- * never reads outside `[off, end)`.
+ * never reads outside `[off, end)`. `crcChecked` skips the CRC, for a record whose CRC the
+ * store's read thread has checked in these very bytes.
  */
-export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize: number): RecordCheck {
+export function checkRecord(
+  buf: Buffer,
+  off: number,
+  end: number,
+  maxRecordSize: number,
+  crcChecked = false,
+): RecordCheck {
   const dv = viewOf(buf);
   if (end - off < BLANK_SIZE) return { kind: 'short', need: BLANK_SIZE };
   const size = dv.getUint32(off + OFF_TOTAL, true);
@@ -217,7 +236,7 @@ export function checkRecord(buf: Buffer, off: number, end: number, maxRecordSize
   if (size < MIN_RECORD_SIZE || size > maxRecordSize)
     return { kind: 'corrupt', reason: `record length ${size} out of bounds` };
   if (end - off < size) return { kind: 'short', need: size };
-  if (recordCrc(buf, off, size) !== dv.getUint32(off + OFF_CRC, true))
+  if (!crcChecked && recordCrc(buf, off, size) !== dv.getUint32(off + OFF_CRC, true))
     return { kind: 'corrupt', reason: 'CRC mismatch', size };
   if (!fieldsFit(buf, off, size)) return { kind: 'corrupt', reason: 'field lengths do not add up', size };
   return { kind: 'record', size };
@@ -282,21 +301,55 @@ export interface DispatchInfo {
 }
 
 function readStr16(buf: Buffer, p: number): string {
-  const dv = viewOf(buf);
-  const n = dv.getUint16(p, true);
-  return buf.toString('utf8', p + 2, p + 2 + n);
+  const n = (buf[p] as number) | ((buf[p + 1] as number) << 8);
+  return readUtf8(buf, p + 2, p + 2 + n);
+}
+
+/**
+ * Bytes [start, end) as UTF-8 text. Short ASCII strings (keys) are built directly: cheaper than
+ * a call into Buffer's decoder, which costs more than the decoding itself at this length.
+ */
+function readUtf8(buf: Buffer, start: number, end: number): string {
+  if (end - start > 24) return buf.toString('utf8', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c >= 0x80) return buf.toString('utf8', start, end);
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 /** Topic and tag names repeat: decode each distinct one once. */
-const names = new Map<number, { bytes: Buffer; text: string }[]>();
+const names = new Map<number, NameEntry[]>();
 let namesCount = 0;
+/** The names found last (at most RECENT_NAMES): consecutive records mostly carry the same topic and tag. */
+const recentNames: NameEntry[] = [];
+const RECENT_NAMES = 4;
+let nextRecent = 0;
+
+interface NameEntry {
+  readonly bytes: Buffer;
+  readonly text: string;
+}
 
 function readName(buf: Buffer, start: number, len: number): string {
   if (len > 64) return buf.toString('utf8', start, start + len);
+  for (let i = 0; i < recentNames.length; i++) {
+    const e = recentNames[i] as NameEntry;
+    if (bytesEqual(buf, start, start + len, e.bytes)) return e.text;
+  }
+  const e = lookUpName(buf, start, len);
+  recentNames[nextRecent] = e;
+  nextRecent = (nextRecent + 1) % RECENT_NAMES;
+  return e.text;
+}
+
+function lookUpName(buf: Buffer, start: number, len: number): NameEntry {
   const h = bytesHash(buf, start, len);
   const bucket = names.get(h);
   if (bucket !== undefined)
-    for (const e of bucket) if (bytesEqual(buf, start, start + len, e.bytes)) return e.text;
+    for (const e of bucket) if (bytesEqual(buf, start, start + len, e.bytes)) return e;
   const text = buf.toString('utf8', start, start + len);
   if (namesCount >= 4096) {
     names.clear();
@@ -306,7 +359,7 @@ function readName(buf: Buffer, start: number, len: number): string {
   if (bucket === undefined) names.set(h, [entry]);
   else bucket.push(entry);
   namesCount++;
-  return text;
+  return entry;
 }
 
 /** Reads the dispatch fields of a record already checked with `checkRecord`. */

@@ -62,10 +62,21 @@ export function newMsgId(now?: number): string {
   return msgIdToString(newMsgIdBytes(now), 0);
 }
 
+/** The two hex digits of each byte value, as character codes: HEX_CODES[2b], HEX_CODES[2b + 1]. */
+const HEX_CODES = Buffer.from(HEX.join(''), 'latin1');
+const idText = Buffer.allocUnsafe(2 * MSG_ID_BYTES);
+
+/**
+ * The id's text: hex digits written into a scratch buffer and decoded once (about twice as fast
+ * as joining 16 strings, and it runs for every message read).
+ */
 export function msgIdToString(buf: Uint8Array, offset = 0): string {
-  let s = '';
-  for (let i = offset; i < offset + MSG_ID_BYTES; i++) s += HEX[buf[i] as number] as string;
-  return s;
+  for (let i = 0; i < MSG_ID_BYTES; i++) {
+    const b = (buf[offset + i] as number) << 1;
+    idText[2 * i] = HEX_CODES[b] as number;
+    idText[2 * i + 1] = HEX_CODES[b + 1] as number;
+  }
+  return idText.toString('latin1', 0, 2 * MSG_ID_BYTES);
 }
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;

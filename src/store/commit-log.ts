@@ -444,6 +444,17 @@ export class CommitLog {
     }
   }
 
+  /**
+   * Where bytes [offset, offset + len) lie on disk, under the same conditions as `read`: inside
+   * one segment and below the write end. For readers that read the file themselves.
+   */
+  locate(offset: number, len: number): { fd: number; position: number } | undefined {
+    if (offset < this.minOffset || offset + len > this.#writeEnd) return undefined;
+    const seg = this.#segmentAt(offset);
+    if (seg === undefined || offset + len > seg.start + this.#opts.segmentSize) return undefined;
+    return { fd: seg.fd, position: offset - seg.start };
+  }
+
   /** Start of the segment after the one holding `offset`. */
   nextSegmentStart(offset: number): number {
     return offset - (offset % this.#opts.segmentSize) + this.#opts.segmentSize;

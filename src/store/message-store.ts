@@ -464,6 +464,7 @@ export class MessageStore {
     await Promise.all(this.#services.map((s) => s.stop()));
     await this.flush();
     await this.#commitLog.close();
+    await this.#reader.close();
     this.#cqs.close();
     await this.#index.close();
     this.#lock.release();

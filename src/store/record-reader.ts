@@ -1,9 +1,13 @@
-import { checkRecord, decodeRecord, readU64 } from '../message/codec.js';
+import { getI64, getU64 } from '../message/bytes.js';
+import { BLANK_MAGIC, BLANK_SIZE, checkRecord, decodeRecord, readU64 } from '../message/codec.js';
 import type { StoredMessage } from '../message/message.js';
 import type { CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
-import type { ConsumeQueue, CqEntry } from './consume-queue.js';
-import { readCqEntry } from './consume-queue.js';
+import type { ConsumeQueue } from './consume-queue.js';
+import { CQ_ENTRY_SIZE } from './consume-queue.js';
+import { isErrno } from './fs-util.js';
+import type { CheckedSpan } from './read-thread.js';
+import { isVerified, ReadThread } from './read-thread.js';
 import type { CorruptRecord, GetMessageResult, GetMessageStatus } from './status.js';
 
 /** A consumer's filter: a cheap pre-check on the tags code, then a check of the message. */
@@ -17,17 +21,28 @@ export interface MessageFilter {
 /** Entries scanned at most by one read when a filter skips them (RocketMQ: 16000). */
 const MAX_SCAN = 16_000;
 const CQ_BATCH = 1024;
-/** A read covers records at most this far apart and this long, so it never loads a segment. */
-const MAX_GAP = 64 * 1024;
-const MAX_READ = 1024 * 1024;
 /** A read of the log fetches at least this much, for the pulls that follow. */
 const READ_AHEAD = 1024 * 1024;
 const MAX_SPANS = 8;
 const STORE_TIMESTAMP_END = 56;
 
-interface Candidate {
-  readonly queueOffset: number;
-  readonly entry: CqEntry;
+/** Bytes of the log read lately: `buf` holds [start, start + buf.length). */
+interface Span {
+  readonly start: number;
+  readonly buf: Buffer;
+  /** Offsets in `buf` of records whose CRC the read thread found right (ascending). */
+  readonly verified: Int32Array;
+  /** Where the record after the last whole one in `buf` starts: the next span, read in order. */
+  readonly next: number;
+  /** Read ahead and not used yet: its first use reads the span after it. */
+  ahead: boolean;
+}
+
+/** A read under way: it will hold [start, start + length). */
+interface PendingSpan {
+  readonly start: number;
+  readonly length: number;
+  readonly done: Promise<Span | undefined>;
 }
 
 /** Reads records through ConsumeQueue entries or direct CommitLog offsets, checking each one. */
@@ -40,9 +55,13 @@ export class RecordReader {
    * same stretch of the log at about the same pace: one read ahead serves the pulls of every
    * queue whose records lie in it. Records never change once written, so a span stays valid;
    * spans are never reused, so decoded bodies are views into them (a message kept by a consumer
-   * keeps its span's memory until it is dropped).
+   * keeps its span's memory until it is dropped; a consumer must not write into a body).
    */
-  readonly #spans: { start: number; buf: Buffer }[] = [];
+  readonly #spans: Span[] = [];
+  /** Reads under way: a pull needing bytes one of them will hold waits for it instead of reading again. */
+  readonly #reading: PendingSpan[] = [];
+  /** Reads and CRC-checks spans off the main thread. */
+  readonly #thread = new ReadThread();
 
   constructor(log: CommitLog, cqs: ConsumeQueueTable, maxRecordSize: number) {
     this.#log = log;
@@ -82,23 +101,101 @@ export class RecordReader {
     return this.#scan(cq, topic, queueId, offset, maxMessages, opts, result);
   }
 
-  /** Bytes [offset, offset + len) of the log, from a recent span or read ahead into a new one. */
-  async #span(offset: number, len: number): Promise<{ buf: Buffer; at: number } | undefined> {
+  /** The kept span holding [offset, offset + len), newest first. */
+  #cached(offset: number, len: number): Span | undefined {
     for (let i = this.#spans.length - 1; i >= 0; i--) {
-      const s = this.#spans[i] as { start: number; buf: Buffer };
-      if (offset >= s.start && offset + len <= s.start + s.buf.length)
-        return { buf: s.buf, at: offset - s.start };
+      const s = this.#spans[i] as Span;
+      if (offset >= s.start && offset + len <= s.start + s.buf.length) return s;
     }
-    const ahead = Math.min(
+    return undefined;
+  }
+
+  /**
+   * A span holding [offset, offset + len): one being read already (by another pull, or ahead),
+   * else a new read of READ_AHEAD bytes. Reaching a span read ahead, or reading on from where a
+   * kept span ends, starts reading the span after it: one span ahead of the pulls, no more.
+   */
+  async #load(offset: number, len: number): Promise<Span | undefined> {
+    for (const p of this.#reading) {
+      if (offset < p.start || offset + len > p.start + p.length) continue;
+      const s = await p.done;
+      if (s === undefined || offset + len > s.start + s.buf.length) break;
+      return s;
+    }
+    // just past a kept span: read on from its end (a record boundary), as the other pulls will
+    let from = -1;
+    for (const k of this.#spans)
+      if (
+        k.next > from &&
+        k.next <= offset &&
+        k.next > k.start &&
+        offset + len <= Math.min(k.next + READ_AHEAD, this.#log.nextSegmentStart(k.next))
+      )
+        from = k.next;
+    if (from >= 0 && from < offset) {
+      const s = await this.#read(from, offset + len - from, false);
+      if (s !== undefined && offset + len <= s.start + s.buf.length) {
+        this.#readAhead(s);
+        return s;
+      }
+    }
+    const s = await this.#read(offset, len, false);
+    if (s !== undefined && from === offset) this.#readAhead(s);
+    return s;
+  }
+
+  /** Reads a span at `offset` (a record boundary) through the read thread; it is kept once read. */
+  #read(offset: number, len: number, ahead: boolean): Promise<Span | undefined> {
+    const length = Math.min(
       Math.max(len, READ_AHEAD),
       this.#log.writeEnd - offset,
       this.#log.nextSegmentStart(offset) - offset,
     );
-    const buf = await this.#log.read(offset, ahead);
-    if (buf === undefined) return undefined;
-    this.#spans.push({ start: offset, buf });
+    const at = this.#log.locate(offset, length);
+    if (at === undefined) return Promise.resolve(undefined);
+    const pending: PendingSpan = {
+      start: offset,
+      length,
+      done: this.#thread.read(at.fd, at.position, length, this.#maxRecordSize).then(
+        (checked) => this.#keep(offset, checked, len, ahead),
+        (e: unknown) => {
+          if (isErrno(e, 'EBADF')) return undefined; // removed by retention meanwhile
+          throw e;
+        },
+      ),
+    };
+    this.#reading.push(pending);
+    const forget = (): void => {
+      const i = this.#reading.indexOf(pending);
+      if (i >= 0) this.#reading.splice(i, 1);
+    };
+    pending.done.then(forget, forget);
+    return pending.done;
+  }
+
+  /** Keeps a span read at `offset` (newest last, at most MAX_SPANS). */
+  #keep(offset: number, checked: CheckedSpan, len: number, ahead: boolean): Span | undefined {
+    const { buf, verified } = checked;
+    if (buf.length < len) return undefined;
+    const last = verified.length === 0 ? -1 : (verified[verified.length - 1] as number);
+    let next = last < 0 ? offset : offset + last + buf.readUInt32LE(last);
+    if (next + BLANK_SIZE <= offset + buf.length && buf.readUInt32LE(next - offset + 4) === BLANK_MAGIC)
+      next = this.#log.nextSegmentStart(offset);
+    const span: Span = { start: offset, buf, verified, next, ahead };
+    this.#spans.push(span);
     if (this.#spans.length > MAX_SPANS) this.#spans.shift();
-    return { buf, at: 0 };
+    return span;
+  }
+
+  /** Starts reading the span after `s`, unless it is kept or being read. */
+  #readAhead(s: Span): void {
+    const next = s.next;
+    if (next <= s.start || next >= this.#log.writeEnd) return;
+    // kept already: a span holding at least the whole record at `next`
+    if (this.#spans.some((k) => k.start <= next && k.next > next)) return;
+    if (this.#reading.some((p) => next >= p.start && next < p.start + p.length)) return;
+    // a read ahead that fails is tried again by the pull that needs it
+    this.#read(next, 1, true).catch(() => undefined);
   }
 
   async #scan(
@@ -122,57 +219,45 @@ export class RecordReader {
     while (next < scanEnd && messages.length < maxMessages && bytes < maxBytes) {
       const { buf, count } = await cq.read(next, Math.min(CQ_BATCH, scanEnd - next));
       if (count === 0) break;
-      const candidates: Candidate[] = [];
-      let i = 0;
-      for (; i < count && candidates.length < maxMessages - messages.length; i++) {
-        const entry = readCqEntry(buf, i);
-        if (entry.size === 0) {
-          corrupted.push({
-            commitLogOffset: entry.commitLogOffset,
-            queueOffset: next + i,
-            reason: 'record lost',
-          });
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      let consumed = next;
+      for (let i = 0; i < count && messages.length < maxMessages; i++) {
+        const queueOffset = next + i;
+        consumed = queueOffset + 1;
+        const at = getU64(dv, i * CQ_ENTRY_SIZE);
+        const size = dv.getUint32(i * CQ_ENTRY_SIZE + 8, true);
+        if (size === 0) {
+          corrupted.push({ commitLogOffset: at, queueOffset, reason: 'record lost' });
           continue;
         }
-        if (entry.commitLogOffset < this.#log.minOffset) {
+        if (at < this.#log.minOffset) {
           lost++;
           continue;
         }
-        if (filter?.matchTagsCode !== undefined && !filter.matchTagsCode(entry.tagsCode)) continue;
-        candidates.push({ queueOffset: next + i, entry });
-      }
-      let consumed = next + i;
-      reading: for (const group of groupReads(candidates, this.#log.segmentSize)) {
-        const first = (group[0] as Candidate).entry.commitLogOffset;
-        const last = group.at(-1) as Candidate;
-        const span = await this.#span(first, last.entry.commitLogOffset + last.entry.size - first);
-        for (const c of group) {
-          const m =
-            span === undefined
-              ? undefined
-              : this.#decodeAt(span.buf, span.at + c.entry.commitLogOffset - first, c.entry);
-          if (
-            m === undefined ||
-            m.topic !== topic ||
-            m.queueId !== queueId ||
-            m.queueOffset !== c.queueOffset
-          ) {
-            corrupted.push({
-              commitLogOffset: c.entry.commitLogOffset,
-              queueOffset: c.queueOffset,
-              reason: m === undefined ? 'record failed its checks' : 'record does not match its queue entry',
-            });
-            continue;
-          }
-          if (filter?.matchMessage !== undefined && !filter.matchMessage(m)) continue;
-          if (messages.length > 0 && bytes + m.storeSize > maxBytes) {
-            consumed = c.queueOffset; // not taken: the next read starts here
-            bytes = maxBytes;
-            break reading;
-          }
-          messages.push(m);
-          bytes += m.storeSize;
+        if (filter?.matchTagsCode !== undefined && !filter.matchTagsCode(getI64(dv, i * CQ_ENTRY_SIZE + 12)))
+          continue;
+        const span = this.#cached(at, size) ?? (await this.#load(at, size));
+        if (span?.ahead === true) {
+          span.ahead = false;
+          this.#readAhead(span);
         }
+        const m = span === undefined ? undefined : this.#decodeAt(span, at - span.start, size);
+        if (m === undefined || m.topic !== topic || m.queueId !== queueId || m.queueOffset !== queueOffset) {
+          corrupted.push({
+            commitLogOffset: at,
+            queueOffset,
+            reason: m === undefined ? 'record failed its checks' : 'record does not match its queue entry',
+          });
+          continue;
+        }
+        if (filter?.matchMessage !== undefined && !filter.matchMessage(m)) continue;
+        if (messages.length > 0 && bytes + m.storeSize > maxBytes) {
+          consumed = queueOffset; // not taken: the next read starts here
+          bytes = maxBytes;
+          break;
+        }
+        messages.push(m);
+        bytes += m.storeSize;
       }
       next = consumed;
     }
@@ -181,10 +266,19 @@ export class RecordReader {
     return result('NO_MATCHED_MESSAGE', next, messages, corrupted);
   }
 
-  #decodeAt(buf: Buffer, off: number, entry: CqEntry): StoredMessage | undefined {
-    const c = checkRecord(buf, off, off + entry.size, this.#maxRecordSize);
-    if (c.kind !== 'record' || c.size !== entry.size) return undefined;
-    return decodeRecord(buf, off, c.size);
+  /** Decodes the record at `off` in the span if it passes its checks (its CRC already checked by the read thread, or here). */
+  #decodeAt(span: Span, off: number, size: number): StoredMessage | undefined {
+    const crcChecked = isVerified(span.verified, off);
+    const c = checkRecord(span.buf, off, off + size, this.#maxRecordSize, crcChecked);
+    if (c.kind !== 'record' || c.size !== size) return undefined;
+    return decodeRecord(span.buf, off, c.size);
+  }
+
+  /** Stops the read thread. */
+  close(): Promise<void> {
+    this.#spans.length = 0;
+    this.#reading.length = 0;
+    return this.#thread.close();
   }
 
   /** The intact record at `offset` (its size read from the record when not given). */
@@ -222,26 +316,4 @@ export class RecordReader {
     }
     return lo;
   }
-}
-
-/** Groups records lying close together in one segment so each group is one read. */
-function* groupReads(cands: readonly Candidate[], segmentSize: number): Generator<Candidate[]> {
-  let group: Candidate[] = [];
-  let start = 0;
-  let end = 0;
-  for (const c of cands) {
-    const o = c.entry.commitLogOffset;
-    const sameSeg = Math.floor(o / segmentSize) === Math.floor(start / segmentSize);
-    if (
-      group.length > 0 &&
-      (!sameSeg || o - end > MAX_GAP || o < end || o + c.entry.size - start > MAX_READ)
-    ) {
-      yield group;
-      group = [];
-    }
-    if (group.length === 0) start = o;
-    group.push(c);
-    end = o + c.entry.size;
-  }
-  if (group.length > 0) yield group;
 }
