@@ -123,6 +123,7 @@ export class Broker {
     });
     this.#offsets = new OffsetAdmin(store, this.#state, this.#engine);
     this.#engine.onVisible = (topic) => this.#push.wake(topic);
+    store.prepareReads();
     this.#offArrival = store.onArrival((topic) => {
       this.#poll.notify(topic);
       this.#push.wake(topic);

@@ -351,6 +351,14 @@ export class MessageStore {
 
   // ------------------------------------------------------------------ read
 
+  /**
+   * Gets the read path ready (its thread starts on the first read otherwise): consumers call
+   * this at start so that the first delivery does not wait for it.
+   */
+  prepareReads(): void {
+    this.#reader.warm();
+  }
+
   /** Reads up to `maxMessages` from a queue starting at `offset` (RocketMQ's getMessage). */
   getMessages(
     topic: string,

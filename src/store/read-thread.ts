@@ -135,6 +135,13 @@ export class ReadThread {
     return done;
   }
 
+  /** Starts the thread now, so the first read does not wait for it (a reader calls this early). */
+  start(): void {
+    if (this.#closed || this.#worker !== undefined) return;
+    this.#worker = this.#start();
+    this.#worker.unref();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const w = this.#worker;

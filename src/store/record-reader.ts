@@ -69,6 +69,11 @@ export class RecordReader {
     this.#maxRecordSize = maxRecordSize;
   }
 
+  /** Starts the read thread ahead of the first read (see ReadThread.start). */
+  warm(): void {
+    this.#thread.start();
+  }
+
   async getMessages(
     topic: string,
     queueId: number,
