@@ -56,6 +56,8 @@ interface Waiter {
 /** Rounds handed to the writer thread at once, so it always has the next one queued while the main thread is busy encoding. */
 const MAX_IN_FLIGHT = 4;
 const MAX_POOL = 8;
+/** Written chunks kept readable from memory: the tail consumers read while keeping up. */
+const RECENT_CHUNKS = 4;
 /** Scratch placement handed to writeRecord (saves an object per record). */
 const placement = { queueOffset: 0, commitLogOffset: 0, storeTimestamp: 0 };
 
@@ -88,6 +90,8 @@ export class CommitLog {
   #failure: unknown;
   #recovering = false;
   #pool: Buffer[] = [];
+  /** The last chunks written, oldest first (see recent()). */
+  #recent: Chunk[] = [];
   #flushing: Promise<void> | undefined;
   /** Segments written since their last fsync. */
   #dirty = new Set<Segment>();
@@ -264,6 +268,34 @@ export class CommitLog {
     return chunk;
   }
 
+  /**
+   * Keeps a written chunk readable from memory for a while (see {@link recent}); the oldest
+   * goes back to the pool.
+   */
+  #remember(chunk: Chunk): void {
+    this.#recent.push(chunk);
+    if (this.#recent.length <= RECENT_CHUNKS) return;
+    const old = this.#recent.shift() as Chunk;
+    if (old.buf.length === this.#opts.writeChunkSize && this.#pool.length < MAX_POOL)
+      this.#pool.push(old.buf);
+    else this.#writer.forget(old.buf);
+  }
+
+  /**
+   * A copy of the log from `offset` (a record boundary) to the end of the written chunk that
+   * holds [offset, offset + len), when that chunk is still in memory: consumers that keep up
+   * read what was just written without a read from disk. A copy, because the chunk's memory
+   * is used again for later appends.
+   */
+  recent(offset: number, len: number): Buffer | undefined {
+    for (let i = this.#recent.length - 1; i >= 0; i--) {
+      const c = this.#recent[i] as Chunk;
+      if (offset < c.start || offset + len > c.start + c.used) continue;
+      return Buffer.from(c.buf.subarray(offset - c.start, c.used));
+    }
+    return undefined;
+  }
+
   #seal(): void {
     if (this.#current !== undefined && this.#current.used > 0) this.#sealed.push(this.#current);
     this.#current = undefined;
@@ -326,9 +358,7 @@ export class CommitLog {
       this.#writeEnd = chunk.closesSegment ? this.nextSegmentStart(chunk.start) : chunk.start + chunk.used;
       this.#hooks?.dispatch(chunk.infos);
       chunk.infos = [];
-      if (chunk.buf.length === this.#opts.writeChunkSize && this.#pool.length < MAX_POOL)
-        this.#pool.push(chunk.buf);
-      else this.#writer.forget(chunk.buf);
+      this.#remember(chunk);
     }
     const end = this.#writeEnd;
     if (synced === undefined) {
@@ -391,6 +421,7 @@ export class CommitLog {
         }
       }
     }
+    this.#recent = [];
     this.#hooks?.rewind();
     this.#failure = undefined;
     this.#recovering = false;
@@ -407,7 +438,8 @@ export class CommitLog {
       this.#dirty.clear();
       if (segs.length > 0) {
         this.#fsyncCount += segs.length;
-        await this.#writer.fsync(segs.map((s) => s.fd));
+        // on libuv's pool, not the writer thread: appends go on while the periodic fsync runs
+        await Promise.all(segs.map((s) => fdatasync(s.fd)));
       }
       if (end > this.#flushedEnd) this.#flushedEnd = end;
     })().finally(() => {

@@ -1,5 +1,13 @@
 import { getI64, getU64 } from '../message/bytes.js';
-import { BLANK_MAGIC, BLANK_SIZE, checkRecord, decodeRecord, readU64 } from '../message/codec.js';
+import {
+  BLANK_MAGIC,
+  BLANK_SIZE,
+  MIN_RECORD_SIZE,
+  RECORD_MAGIC,
+  checkRecord,
+  decodeRecord,
+  readU64,
+} from '../message/codec.js';
 import type { StoredMessage } from '../message/message.js';
 import type { CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
@@ -27,6 +35,18 @@ const MAX_SPANS = 8;
 const STORE_TIMESTAMP_END = 56;
 
 /** Bytes of the log read lately: `buf` holds [start, start + buf.length). */
+/** Offsets of the records in a buffer of records written by this process (from its memory). */
+function recordStarts(buf: Buffer): Int32Array {
+  const starts: number[] = [];
+  for (let o = 0; o + 8 <= buf.length;) {
+    const size = buf.readUInt32LE(o);
+    if (buf.readUInt32LE(o + 4) !== RECORD_MAGIC || size < MIN_RECORD_SIZE || o + size > buf.length) break;
+    starts.push(o);
+    o += size;
+  }
+  return Int32Array.from(starts);
+}
+
 interface Span {
   readonly start: number;
   readonly buf: Buffer;
@@ -121,6 +141,10 @@ export class RecordReader {
    * kept span ends, starts reading the span after it: one span ahead of the pulls, no more.
    */
   async #load(offset: number, len: number): Promise<Span | undefined> {
+    // just written and still in memory: no read, and no CRC to check (it never left memory)
+    const recent = this.#log.recent(offset, len);
+    if (recent !== undefined)
+      return this.#keep(offset, { buf: recent, verified: recordStarts(recent) }, len, false);
     for (const p of this.#reading) {
       if (offset < p.start || offset + len > p.start + p.length) continue;
       const s = await p.done;

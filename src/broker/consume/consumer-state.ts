@@ -102,6 +102,14 @@ export class ConsumerState {
     return this.#cursors.values();
   }
 
+  /** Called with an in-flight entry as it is settled, replaced or dropped. */
+  onSettle: (s: Inflight) => void = () => {};
+
+  #settle(c: QueueCursor, offset: number): void {
+    const s = c.inflight.get(offset);
+    if (s !== undefined) this.onSettle(s);
+  }
+
   /** A fresh version for a hand-out or a change of invisible time: random, so unguessable. */
   nextVersion(): number {
     return randomVersion();
@@ -112,13 +120,17 @@ export class ConsumerState {
     const id = cursorId(key);
     let c = this.#cursors.get(id);
     if (c === undefined) c = this.#add(new QueueCursor(key, offset, this.#nextNo++));
-    else c.reset(offset);
+    else {
+      for (const s of c.inflight.values()) this.onSettle(s);
+      c.reset(offset);
+    }
     this.#write(`i,${this.#idOf(c)},${offset}`);
     return c;
   }
 
   /** Hands out an offset. Consecutive hand-outs of one batch become one journal line. */
   take(c: QueueCursor, offset: number, s: Inflight): void {
+    this.#settle(c, offset);
     c.take(offset, s);
     const r = this.#run;
     if (
@@ -144,6 +156,7 @@ export class ConsumerState {
 
   /** Finishes an offset. Consecutive finishes (acks in order) become one journal line. */
   finish(c: QueueCursor, offset: number): void {
+    this.#settle(c, offset);
     c.finish(offset);
     const r = this.#run;
     if (r?.kind === 'F' && r.c === c && offset === r.first + r.count) {
@@ -165,12 +178,14 @@ export class ConsumerState {
   change(c: QueueCursor, offset: number, visibleAt: number, version: number): void {
     const s = c.inflight.get(offset);
     if (s === undefined) return;
+    this.onSettle(s);
     s.visibleAt = visibleAt;
     s.version = version;
     this.#write(`c,${this.#idOf(c)},${offset},${visibleAt},${version}`);
   }
 
   release(c: QueueCursor, offset: number): void {
+    this.#settle(c, offset);
     c.release(offset);
     this.#write(`r,${this.#idOf(c)},${offset}`);
   }

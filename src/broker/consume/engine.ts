@@ -11,9 +11,10 @@ import type { ConsumerState } from './consumer-state.js';
 import type { GroupStats } from './group-stats.js';
 import { StatsTable } from './group-stats.js';
 import type { LongPoll } from './long-poll.js';
-import type { CursorKey, Inflight, QueueCursor } from './queue-cursor.js';
-import type { ReceiptHandles } from './receipt-handle.js';
+import type { CursorKey, DueTicket, Inflight, QueueCursor } from './queue-cursor.js';
+import type { HandleData, ReceiptHandles } from './receipt-handle.js';
 import { deadLetterMessage, exhausted, retryLevel, retryMessage } from './retry.js';
+import type { Due } from './revive-queue.js';
 import { DueQueue } from './revive-queue.js';
 import { randomVersion } from './receipt-handle.js';
 
@@ -51,17 +52,20 @@ export interface TakeOptions {
   readonly invisibleMs: number;
   /** The push subscription taking, if any (its messages are released when it leaves). */
   readonly owner?: string | undefined;
+  /** Filled with what each handle says, in the order of the messages (saves parsing on ack). */
+  readonly refs?: HandleData[] | undefined;
 }
 
 /** Hand-outs of one cursor that become visible again at the same time. */
-interface DueItem {
+interface DueItem extends DueTicket {
   readonly cursor: QueueCursor;
   readonly offsets: number[];
   readonly versions: number[];
+  entry?: Due<DueItem> | undefined;
 }
 
 function due(cursor: QueueCursor, offset: number, version: number): DueItem {
-  return { cursor, offsets: [offset], versions: [version] };
+  return { cursor, offsets: [offset], versions: [version], live: 1 };
 }
 
 /** How a nack ends (for the caller's counters and tests). */
@@ -89,6 +93,7 @@ export class ConsumeEngine {
   /** Serialises the asynchronous steps on one cursor. */
   readonly #busy = new Map<QueueCursor, Promise<unknown>>();
   readonly #moving = new Set<string>();
+  readonly #retryFilters = new Map<string, MessageFilter>();
   /** Called when a message becomes visible again in place or a queue is unlocked. */
   onVisible: (topic: string) => void = () => {};
   #rr = 0;
@@ -113,11 +118,16 @@ export class ConsumeEngine {
     this.#log = parts.log;
     this.#start = new StartPosition(parts.store);
     this.#due = new DueQueue((items) => this.#onDue(items));
+    this.#state.onSettle = (s) => {
+      const t = s.due as DueItem | undefined;
+      s.due = undefined;
+      if (t !== undefined && --t.live === 0 && t.entry !== undefined) this.#due.remove(t.entry);
+    };
     for (const c of this.#state.all())
       for (const [offset, s] of [...c.inflight]) {
         // A push consumer does not outlive the process: what it held is handed out again.
         if (s.owner !== undefined) this.#state.release(c, offset);
-        else this.#due.push(s.visibleAt, due(c, offset, s.version));
+        else this.#schedule(s, due(c, offset, s.version));
       }
   }
 
@@ -172,25 +182,40 @@ export class ConsumeEngine {
     const keys = this.keysFor(o);
     if (keys.length === 0) return out;
     const first = this.#rr++ % keys.length;
+    const inPlace = o.group.orderly || o.group.consumeMode === ConsumeMode.BROADCASTING;
     for (let i = 0; i < keys.length && out.length < o.max; i++) {
       const key = keys[(first + i) % keys.length] as CursorKey;
-      const c = await this.cursor(key, o.group);
+      const known = this.#state.get(key);
+      // most wake-ups find most queues with nothing new: skip those without any async step
+      if (known !== undefined && this.#nothingIn(known, inPlace)) continue;
+      const c = known ?? (await this.cursor(key, o.group));
       await this.serial(c, () => this.#takeFrom(c, o, out));
     }
     if (out.length > 0) this.stats.of(o.group.name).delivered += out.length;
     return out;
   }
 
+  /** True when a cursor has nothing to hand out now: nothing released, expired or unread. */
+  #nothingIn(c: QueueCursor, inPlace: boolean): boolean {
+    if (c.released.length > 0 || c.popOffset < this.#store.maxOffset(c.key.topic, c.key.queueId))
+      return false;
+    if (!inPlace || c.inflight.size === 0) return true;
+    const now = Date.now();
+    for (const s of c.inflight.values()) if (s.visibleAt <= now) return false;
+    return true;
+  }
+
   async #takeFrom(c: QueueCursor, o: TakeOptions, out: ReceivedMessage[]): Promise<void> {
     const batch: Batch = {
       visibleAt: 0,
       version: randomVersion(),
-      item: { cursor: c, offsets: [], versions: [] },
+      item: { cursor: c, offsets: [], versions: [], live: 0 },
     };
     try {
       await this.#takeInto(c, o, out, batch);
     } finally {
-      if (batch.item.offsets.length > 0) this.#due.push(batch.visibleAt, batch.item);
+      const item = batch.item;
+      if (item.live > 0) item.entry = this.#due.push(batch.visibleAt, item);
     }
   }
 
@@ -218,7 +243,7 @@ export class ConsumeEngine {
     }
     if (room <= 0) return;
     const from = c.popOffset;
-    const filter = c.key.retryOf === '' ? o.filter : retryFilterFor(c.key.retryOf);
+    const filter = c.key.retryOf === '' ? o.filter : this.#retryFilter(c.key.retryOf);
     const r = await this.#store.getMessages(c.key.topic, c.key.queueId, from, room, { filter });
     switch (r.status) {
       case 'FOUND':
@@ -256,13 +281,15 @@ export class ConsumeEngine {
     if (batch.visibleAt === 0) batch.visibleAt = Date.now() + o.invisibleMs;
     const visibleAt = batch.visibleAt;
     const version = batch.version++;
-    this.#state.take(c, offset, { visibleAt, version, redeliveries, owner: o.owner });
+    this.#state.take(c, offset, { visibleAt, version, redeliveries, owner: o.owner, due: batch.item });
     batch.item.offsets.push(offset);
     batch.item.versions.push(version);
+    batch.item.live++;
     const topic = c.userTopic;
-    const receiptHandle = this.#handles.encode({ cursor: c.no, offset, version });
+    const ref: HandleData = { cursor: c.no, offset, version };
+    const receiptHandle = this.#handles.encode(ref);
     // one literal shape for every delivery (a spread makes each one a dictionary)
-    out.push({
+    const msg: ReceivedMessage = {
       msgId: m.msgId,
       topic,
       queueId: m.queueId,
@@ -283,7 +310,9 @@ export class ConsumeEngine {
       deliveryAttempt: m.reconsumeTimes + redeliveries + 1,
       receiptHandle,
       invisibleUntil: visibleAt,
-    });
+    };
+    o.refs?.push(ref);
+    out.push(msg);
     return true;
   }
 
@@ -291,6 +320,16 @@ export class ConsumeEngine {
     const r = await this.#store.getMessages(c.key.topic, c.key.queueId, offset, 1);
     const m = r.messages[0];
     return m !== undefined && m.queueOffset === offset ? m : undefined;
+  }
+
+  /** A group's retry topic holds every topic's retries: a cursor takes only its own topic's. */
+  #retryFilter(topic: string): MessageFilter {
+    let f = this.#retryFilters.get(topic);
+    if (f === undefined) {
+      f = { matchMessage: (m) => (m.properties[Prop.RETRY_TOPIC] ?? m.topic) === topic };
+      this.#retryFilters.set(topic, f);
+    }
+    return f;
   }
 
   // ------------------------------------------------------------------ ack, nack, change
@@ -305,8 +344,9 @@ export class ConsumeEngine {
     group: string,
     topic: string,
     handle: unknown,
+    ref?: HandleData,
   ): { cursor: QueueCursor; offset: number; s: Inflight } {
-    const d = this.#handles.decode(handle);
+    const d = ref ?? this.#handles.decode(handle);
     const cursor = this.#state.byNo(d.cursor);
     if (cursor !== undefined && (cursor.key.group !== group || cursor.userTopic !== topic))
       throw new MqgateError(
@@ -328,8 +368,8 @@ export class ConsumeEngine {
   }
 
   /** Acks a delivery: the message is done for the group. */
-  ack(group: string, topic: string, handle: unknown): { owner: string | undefined } {
-    const { cursor, offset, s } = this.resolve(group, topic, handle);
+  ack(group: string, topic: string, handle: unknown, ref?: HandleData): { owner: string | undefined } {
+    const { cursor, offset, s } = this.resolve(group, topic, handle, ref);
     this.#state.finish(cursor, offset);
     this.stats.of(group).acked++;
     this.#unlocked(cursor);
@@ -350,7 +390,7 @@ export class ConsumeEngine {
     const version = this.#state.nextVersion();
     const visibleAt = Date.now() + invisibleMs;
     this.#state.change(cursor, offset, visibleAt, version);
-    this.#due.push(visibleAt, due(cursor, offset, version));
+    this.#schedule(cursor.inflight.get(offset), due(cursor, offset, version));
     return {
       handle: this.#handles.encode({ cursor: cursor.no, offset, version }),
       invisibleUntil: visibleAt,
@@ -398,7 +438,7 @@ export class ConsumeEngine {
     const version = this.#state.nextVersion();
     const visibleAt = Date.now() + wait;
     this.#state.change(cursor, offset, visibleAt, version);
-    this.#due.push(visibleAt, due(cursor, offset, version));
+    this.#schedule(cursor.inflight.get(offset), due(cursor, offset, version));
     return { outcome: config.orderly ? 'SUSPENDED' : 'RETRY', owner };
   }
 
@@ -424,6 +464,13 @@ export class ConsumeEngine {
 
   // ------------------------------------------------------------------ revive
 
+  /** Puts a revive entry for one in-flight hand-out (at its visibleAt). */
+  #schedule(s: Inflight | undefined, item: DueItem): void {
+    if (s === undefined) return;
+    s.due = item;
+    item.entry = this.#due.push(s.visibleAt, item);
+  }
+
   #onDue(items: DueItem[]): void {
     const now = Date.now();
     for (const item of items)
@@ -448,7 +495,9 @@ export class ConsumeEngine {
           { err, key: cursor.key, offset },
           'moving a message to retry failed; trying again in 1 s',
         );
-        this.#due.push(Date.now() + 1000, due(cursor, offset, version));
+        const s = cursor.inflight.get(offset);
+        if (s !== undefined) s.visibleAt = Date.now() + 1000;
+        this.#schedule(s, due(cursor, offset, version));
       })
       .finally(() => this.#moving.delete(id));
   }
@@ -485,9 +534,4 @@ export class ConsumeEngine {
     stats.deadLettered++;
     this.#unlocked(c);
   }
-}
-
-/** A group's retry topic holds every topic's retries: a cursor takes only its own topic's. */
-function retryFilterFor(topic: string): MessageFilter {
-  return { matchMessage: (m) => (m.properties[Prop.RETRY_TOPIC] ?? m.topic) === topic };
 }

@@ -7,6 +7,7 @@ import { ConsumeMode } from '../group-registry.js';
 import { isRetryTopic, retryTopic } from '../system-topics.js';
 import { allocateAveragely } from './allocate.js';
 import type { ConsumeEngine, ReceivedMessage } from './engine.js';
+import type { HandleData } from './receipt-handle.js';
 import type { Settler } from './subscription.js';
 import { Subscription } from './subscription.js';
 
@@ -120,7 +121,7 @@ export class PushConsumers implements Settler {
 
   /** Drops the outstanding deliveries of queues a subscriber lost (their handles stop working). */
   #forgetLost(sub: Subscription, lost: Set<number>, lostRetry: boolean): void {
-    for (const [handle, m] of [...sub.outstanding])
+    for (const [handle, { m }] of [...sub.outstanding])
       if (isRetryTopic(m.storeTopic) ? lostRetry : lost.has(m.queueId)) sub.outstanding.delete(handle);
   }
 
@@ -163,9 +164,11 @@ export class PushConsumers implements Settler {
 
   ack(sub: Subscription, m: ReceivedMessage): boolean {
     sub.heartbeat();
-    if (!sub.outstanding.delete(m.receiptHandle)) return false;
+    const out = sub.outstanding.get(m.receiptHandle);
+    if (out === undefined) return false;
+    sub.outstanding.delete(m.receiptHandle);
     try {
-      this.#engine.ack(sub.group, m.topic, m.receiptHandle);
+      this.#engine.ack(sub.group, m.topic, m.receiptHandle, out.ref);
       return true;
     } catch (e) {
       if (e instanceof MqgateError) return false;
@@ -229,7 +232,7 @@ export class PushConsumers implements Settler {
       sub.again = false;
       const now = Date.now();
       let earliest = Infinity;
-      for (const [h, m] of sub.outstanding)
+      for (const [h, { m }] of sub.outstanding)
         if (m.invisibleUntil <= now) sub.outstanding.delete(h);
         else earliest = Math.min(earliest, m.invisibleUntil);
       const room = sub.credit - sub.outstanding.size;
@@ -239,6 +242,7 @@ export class PushConsumers implements Settler {
         return;
       }
       if (sub.queueIds.length === 0 && !sub.retry) return;
+      const refs: HandleData[] = [];
       const got = await this.#engine.take({
         group: this.#groupOf(sub.group),
         client: this.#groupOf(sub.group).consumeMode === ConsumeMode.BROADCASTING ? sub.clientId : '',
@@ -249,9 +253,10 @@ export class PushConsumers implements Settler {
         max: Math.min(room, 32),
         invisibleMs: sub.ackTimeoutMs,
         owner: sub.id,
+        refs,
       });
       if (sub.closed) return;
-      for (const m of got) sub.push(m);
+      for (let i = 0; i < got.length; i++) sub.push(got[i] as ReceivedMessage, refs[i] as HandleData);
       if (got.length === 0 && !sub.again) {
         if (earliest !== Infinity) this.#recheckAt(sub, earliest);
         return;

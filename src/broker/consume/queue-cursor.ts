@@ -22,6 +22,13 @@ export interface Inflight {
   redeliveries: number;
   /** The push subscription holding it; absent for POP receives. */
   owner: string | undefined;
+  /** The revive entry standing for this hand-out (in memory only, never persisted). */
+  due?: DueTicket | undefined;
+}
+
+/** A revive entry's count of hand-outs not yet settled: at 0 it leaves the queue early. */
+export interface DueTicket {
+  live: number;
 }
 
 export interface CursorKey {

@@ -1,13 +1,17 @@
-/** One moment a message in flight becomes visible again. */
+/** One moment something in flight becomes visible again; `pos` is its place in the heap. */
 export interface Due<T> {
   readonly at: number;
   readonly item: T;
+  /** Index in the heap; -1 once out of it. */
+  pos: number;
 }
 
 /**
- * A min-heap of due times with one timer for the earliest (the revive service). Entries are
- * never removed early: the caller checks, when one is due, whether it still applies (a message
- * acked or given a new invisible time since carries a new version).
+ * A min-heap of due times with one timer for the earliest (the revive service). An entry can be
+ * removed early (every message it stands for was settled), so entries of deliveries acked in
+ * time die young instead of waiting out their invisible time in memory; when one comes due the
+ * caller still checks that it applies (a message given a new invisible time carries a new
+ * version).
  */
 export class DueQueue<T> {
   readonly #heap: Due<T>[] = [];
@@ -24,20 +28,25 @@ export class DueQueue<T> {
     return this.#heap.length;
   }
 
-  push(at: number, item: T): void {
-    const h = this.#heap;
-    h.push({ at, item });
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = h[p] as Due<T>;
-      const node = h[i] as Due<T>;
-      if (parent.at <= node.at) break;
-      h[p] = node;
-      h[i] = parent;
-      i = p;
-    }
+  push(at: number, item: T): Due<T> {
+    const d: Due<T> = { at, item, pos: this.#heap.length };
+    this.#heap.push(d);
+    this.#up(d.pos);
     if (at < this.#timerAt) this.#arm();
+    return d;
+  }
+
+  /** Takes an entry out before it is due (no-op when it is out already). */
+  remove(d: Due<T>): void {
+    const h = this.#heap;
+    const i = d.pos;
+    if (i < 0 || h[i] !== d) return;
+    d.pos = -1;
+    const last = h.pop() as Due<T>;
+    if (i === h.length) return;
+    h[i] = last;
+    last.pos = i;
+    this.#down(this.#up(i));
   }
 
   stop(): void {
@@ -46,25 +55,44 @@ export class DueQueue<T> {
     this.#timer = undefined;
   }
 
-  #pop(): Due<T> | undefined {
+  #swap(a: number, b: number): void {
     const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined || h.length === 0) return top;
-    h[0] = last;
-    let i = 0;
+    const x = h[a] as Due<T>;
+    const y = h[b] as Due<T>;
+    h[a] = y;
+    h[b] = x;
+    y.pos = a;
+    x.pos = b;
+  }
+
+  #up(i: number): number {
+    const h = this.#heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if ((h[p] as Due<T>).at <= (h[i] as Due<T>).at) break;
+      this.#swap(p, i);
+      i = p;
+    }
+    return i;
+  }
+
+  #down(i: number): void {
+    const h = this.#heap;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
       if (l < h.length && (h[l] as Due<T>).at < (h[m] as Due<T>).at) m = l;
       if (r < h.length && (h[r] as Due<T>).at < (h[m] as Due<T>).at) m = r;
-      if (m === i) break;
-      const t = h[m] as Due<T>;
-      h[m] = h[i] as Due<T>;
-      h[i] = t;
+      if (m === i) return;
+      this.#swap(m, i);
       i = m;
     }
+  }
+
+  #pop(): Due<T> | undefined {
+    const top = this.#heap[0];
+    if (top !== undefined) this.remove(top);
     return top;
   }
 

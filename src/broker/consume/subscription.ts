@@ -1,6 +1,7 @@
 import { MqgateError } from '../../errors.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { ReceivedMessage } from './engine.js';
+import type { HandleData } from './receipt-handle.js';
 
 /** One message pushed to a subscriber, with the means to settle it. */
 export interface Delivery {
@@ -73,8 +74,8 @@ export class Subscription implements AsyncIterable<Delivery> {
   queueIds: number[] = [];
   /** Whether it holds the group's retry queue for the topic. */
   retry = false;
-  /** Unsettled deliveries by receipt handle. */
-  readonly outstanding = new Map<string, ReceivedMessage>();
+  /** Unsettled deliveries by receipt handle, with what the handle says. */
+  readonly outstanding = new Map<string, { readonly m: ReceivedMessage; readonly ref: HandleData }>();
   lastSeen = Date.now();
   pumping = false;
   again = false;
@@ -142,8 +143,8 @@ export class Subscription implements AsyncIterable<Delivery> {
   }
 
   /** Called by the broker with a message taken for this subscriber. */
-  push(m: ReceivedMessage): void {
-    this.outstanding.set(m.receiptHandle, m);
+  push(m: ReceivedMessage, ref: HandleData): void {
+    this.outstanding.set(m.receiptHandle, { m, ref });
     const delivery = new PushDelivery(this, m, this.#settler);
     const w = this.#waiting.shift();
     if (w !== undefined) w({ done: false, value: delivery });
