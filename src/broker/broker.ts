@@ -31,6 +31,8 @@ import { Prop, dlqTopic, retryTopic } from './system-topics.js';
 import type { TopicConfig, TopicUpdate } from './topic-registry.js';
 import { TopicRegistry } from './topic-registry.js';
 import { resentMessage } from './consume/retry.js';
+import { delayedRecord, timerRecord } from './schedule/schedule-props.js';
+import { Scheduler } from './schedule/scheduler.js';
 
 export interface ReceiveOptions {
   readonly topic: string;
@@ -93,6 +95,7 @@ export class Broker {
   readonly #rr = new RoundRobin();
   readonly #services: LoopService[];
   readonly #offArrival: () => void;
+  readonly #scheduler: Scheduler;
   #closed = false;
 
   private constructor(options: ResolvedBrokerOptions, store: MessageStore) {
@@ -124,10 +127,13 @@ export class Broker {
     this.#offsets = new OffsetAdmin(store, this.#state, this.#engine);
     this.#engine.onVisible = (topic) => this.#push.wake(topic);
     store.prepareReads();
-    this.#offArrival = store.onArrival((topic) => {
+    this.#scheduler = new Scheduler({ store, state: this.#state, levels: this.levels, log: this.#log });
+    this.#offArrival = store.onArrival((topic, queueId) => {
+      this.#scheduler.notify(topic, queueId);
       this.#poll.notify(topic);
       this.#push.wake(topic);
     });
+    this.#scheduler.start();
     this.#services = [
       new LoopService('consumer-state-flush', options.stateFlushIntervalMs, this.#log, () =>
         this.#state.flush(),
@@ -169,6 +175,7 @@ export class Broker {
     this.#push.closeAll();
     this.#poll.notifyAll();
     await Promise.all(this.#services.map((s) => s.stop()));
+    await this.#scheduler.stop();
     this.#engine.close();
     this.#state.close();
     await this.store.close();
@@ -280,7 +287,55 @@ export class Broker {
         },
       );
     const queueId = this.#queueFor(t, m);
-    return toSendResult(topic, await this.store.putMessage(toStoreInput(topic, queueId, m)));
+    const input = toStoreInput(topic, queueId, m);
+    const level = m.delayLevel === undefined ? undefined : this.#delayLevel(m.delayLevel);
+    const deliverAt =
+      level === undefined && m.deliverAt !== undefined ? this.#deliverAt(m.deliverAt) : undefined;
+    if (level !== undefined || (deliverAt !== undefined && deliverAt > Date.now())) {
+      const record =
+        level === undefined ? timerRecord(input, deliverAt as number) : delayedRecord(input, level);
+      this.topics.system(record.topic);
+      const r = toSendResult(topic, await this.store.putMessage(record));
+      const due = level === undefined ? (deliverAt as number) : Date.now() + this.levels.delayOf(level);
+      return { ...r, queueId, queueOffset: -1, deliverAt: due };
+    }
+    return toSendResult(topic, await this.store.putMessage(input));
+  }
+
+  /** Levels above the last are the last (RocketMQ clamps); below 1 is an error. */
+  #delayLevel(level: number): number {
+    if (!Number.isInteger(level) || level < 1)
+      throw new MqgateError(
+        'MQ_ERR_DELAY_LEVEL_INVALID',
+        `${level} is not a level: use 1..${this.levels.count}`,
+      );
+    return Math.min(level, this.levels.count);
+  }
+
+  #deliverAt(at: number): number {
+    if (!Number.isSafeInteger(at) || at < 0)
+      throw new MqgateError('MQ_ERR_DELIVER_AT_INVALID', `${at} is not a time in ms since the epoch`);
+    const ahead = at - Date.now();
+    if (ahead > this.options.maxTimerDelayMs)
+      throw new MqgateError(
+        'MQ_ERR_DELIVER_AT_INVALID',
+        `${new Date(at).toISOString()} is ${Math.round(ahead / 60_000)} minutes ahead; at most ${Math.round(this.options.maxTimerDelayMs / 60_000)} are allowed (maxTimerDelayMs)`,
+      );
+    return at;
+  }
+
+  /** Messages waiting in the scheduler, and the lateness of those delivered. */
+  scheduleStats(): {
+    levels: number[];
+    timers: number;
+    delivered: number;
+    lateness: { count: number; p50: number; p99: number; max: number };
+  } {
+    return {
+      ...this.#scheduler.pending(),
+      delivered: this.#scheduler.delivered,
+      lateness: this.#scheduler.lateness.summary(),
+    };
   }
 
   #queueFor(t: TopicConfig, m: SendInput): number {

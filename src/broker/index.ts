@@ -17,3 +17,4 @@ export { ShardingHash, shardingQueue, guavaConsistentHash } from './queue-select
 export { allocateAveragely } from './consume/allocate.js';
 export * from './system-topics.js';
 export * from './filter/index.js';
+export { ScheduleProp } from './schedule/schedule-props.js';

@@ -34,6 +34,8 @@ export interface BrokerOptions {
   readonly pushAckTimeoutMs?: number;
   /** Unsettled messages a push subscriber holds when it does not say. @defaultValue 32 */
   readonly defaultCredit?: number;
+  /** Furthest a `deliverAt` may lie ahead. @defaultValue 259200000 (3 days, RocketMQ's broker limit) */
+  readonly maxTimerDelayMs?: number;
   /** How often consumer state is fsynced. @defaultValue 1000 */
   readonly stateFlushIntervalMs?: number;
   readonly logger?: Logger;
@@ -88,6 +90,7 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     consumerExpiryMs: int('consumerExpiryMs', o.consumerExpiryMs ?? 120_000, 1),
     pushAckTimeoutMs: int('pushAckTimeoutMs', o.pushAckTimeoutMs ?? 60_000, 1),
     defaultCredit: int('defaultCredit', o.defaultCredit ?? 32, 1, 10_000),
+    maxTimerDelayMs: int('maxTimerDelayMs', o.maxTimerDelayMs ?? 3 * 86_400_000, 1),
     stateFlushIntervalMs: int('stateFlushIntervalMs', o.stateFlushIntervalMs ?? 1000, 1),
     logger: o.logger ?? pino({ level: 'silent' }),
   };

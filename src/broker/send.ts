@@ -18,6 +18,10 @@ export interface SendInput {
   /** Kept when given (a migrated message); made fresh otherwise. */
   readonly msgId?: string | undefined;
   readonly bornTimestamp?: number | undefined;
+  /** Deliver after this delay level (1..N; above N is N, as RocketMQ clamps). Wins over deliverAt. */
+  readonly delayLevel?: number | undefined;
+  /** Deliver at this time (ms since the epoch); a time past delivers at once. */
+  readonly deliverAt?: number | undefined;
 }
 
 /** RocketMQ's SendStatus. */
@@ -32,7 +36,10 @@ export interface SendResult {
   readonly msgId: string;
   readonly topic: string;
   readonly queueId: number;
+  /** The message's offset in its queue; -1 while it waits in the scheduler (see deliverAt). */
   readonly queueOffset: number;
+  /** For a delayed or timed message: when it is due in its topic (ms since the epoch). */
+  readonly deliverAt?: number;
 }
 
 /** The store message for a send to `topic`/`queueId`. */

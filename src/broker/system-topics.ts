@@ -9,6 +9,8 @@ export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
 export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
 /** Delayed messages wait here, queue = level - 1 (the scheduler). */
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+/** Messages with a delivery time wait here (RocketMQ 5's timer topic). */
+export const TIMER_TOPIC = 'rmq_sys_wheel_timer';
 /** Transactional half messages. */
 export const TRANS_HALF_TOPIC = 'RMQ_SYS_TRANS_HALF_TOPIC';
 /** Commit/rollback op records of half messages. */

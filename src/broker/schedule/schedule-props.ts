@@ -1,0 +1,72 @@
+import type { MessageInput, StoredMessage } from '../../message/message.js';
+import { SysFlag } from '../../message/message.js';
+import { SCHEDULE_TOPIC, TIMER_TOPIC } from '../system-topics.js';
+
+/** Properties of a message waiting in the scheduler (RocketMQ's MessageConst names). */
+export const ScheduleProp = {
+  REAL_TOPIC: 'REAL_TOPIC',
+  REAL_QID: 'REAL_QID',
+  /** The delay level asked for (1-based). */
+  DELAY: 'DELAY',
+  /** A timer's delivery time, ms since the epoch. */
+  TIMER_DELIVER_MS: '__STARTDELIVERTIME',
+  /**
+   * On a delivered message: the CommitLog offset of the scheduled record it came from. After a
+   * crash the scheduler looks for it before delivering again, so nothing is delivered twice.
+   */
+  SCHEDULED_FROM: '__SCHEDULED_FROM',
+} as const;
+
+/** The record that waits in `SCHEDULE_TOPIC_XXXX` (queue level - 1) for a message with a level. */
+export function delayedRecord(m: MessageInput, level: number): MessageInput {
+  return {
+    ...m,
+    topic: SCHEDULE_TOPIC,
+    queueId: level - 1,
+    sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY,
+    properties: {
+      ...m.properties,
+      [ScheduleProp.REAL_TOPIC]: m.topic,
+      [ScheduleProp.REAL_QID]: String(m.queueId),
+      [ScheduleProp.DELAY]: String(level),
+    },
+  };
+}
+
+/** The record that waits in the timer topic for a message with a delivery time. */
+export function timerRecord(m: MessageInput, deliverAt: number): MessageInput {
+  return {
+    ...m,
+    topic: TIMER_TOPIC,
+    queueId: 0,
+    sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY,
+    properties: {
+      ...m.properties,
+      [ScheduleProp.REAL_TOPIC]: m.topic,
+      [ScheduleProp.REAL_QID]: String(m.queueId),
+      [ScheduleProp.TIMER_DELIVER_MS]: String(deliverAt),
+    },
+  };
+}
+
+const CLEARED: readonly string[] = [ScheduleProp.DELAY, ScheduleProp.TIMER_DELIVER_MS];
+
+/** The message as delivered to its real topic when due (same msgId, the scheduling cleared). */
+export function dueMessage(m: StoredMessage): MessageInput {
+  const properties: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.properties)) if (!CLEARED.includes(k)) properties[k] = v;
+  properties[ScheduleProp.SCHEDULED_FROM] = String(m.commitLogOffset);
+  return {
+    topic: m.properties[ScheduleProp.REAL_TOPIC] ?? m.topic,
+    queueId: Number(m.properties[ScheduleProp.REAL_QID] ?? 0),
+    body: m.body,
+    tag: m.tag,
+    keys: m.keys,
+    properties,
+    msgId: m.msgId,
+    bornTimestamp: m.bornTimestamp,
+    flag: m.flag,
+    sysFlag: m.sysFlag & ~SysFlag.DELAY,
+    reconsumeTimes: m.reconsumeTimes,
+  };
+}
