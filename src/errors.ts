@@ -48,6 +48,8 @@ export const ErrorCodes = {
   },
   MQ_ERR_DELAY_LEVEL_INVALID: { statusCode: 400, retriable: false, message: 'invalid delay level: %s' },
   MQ_ERR_DELIVER_AT_INVALID: { statusCode: 400, retriable: false, message: 'invalid delivery time: %s' },
+  MQ_ERR_TX_UNKNOWN: { statusCode: 404, retriable: false, message: 'unknown transaction: %s' },
+  MQ_ERR_TX_CONFLICT: { statusCode: 409, retriable: false, message: 'transaction conflict: %s' },
   MQ_ERR_SUBSCRIPTION_CLOSED: { statusCode: 409, retriable: false, message: 'subscription closed: %s' },
   MQ_ERR_BROKER_CLOSED: { statusCode: 503, retriable: true, message: 'broker is closed: %s' },
   MQ_ERR_FILTER_INVALID: { statusCode: 400, retriable: false, message: 'invalid filter expression: %s' },

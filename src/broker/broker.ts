@@ -33,6 +33,8 @@ import { TopicRegistry } from './topic-registry.js';
 import { resentMessage } from './consume/retry.js';
 import { delayedRecord, timerRecord } from './schedule/schedule-props.js';
 import { Scheduler } from './schedule/scheduler.js';
+import type { TxChecker, TxStats } from './transaction/transactions.js';
+import { TransactionService } from './transaction/transactions.js';
 
 export interface ReceiveOptions {
   readonly topic: string;
@@ -96,6 +98,7 @@ export class Broker {
   readonly #services: LoopService[];
   readonly #offArrival: () => void;
   readonly #scheduler: Scheduler;
+  #tx: TransactionService | undefined;
   #closed = false;
 
   private constructor(options: ResolvedBrokerOptions, store: MessageStore) {
@@ -159,10 +162,18 @@ export class Broker {
       dataDir: options.dataDir,
       logger: options.logger,
     });
+    let broker: Broker | undefined;
     try {
-      return new Broker(options, store);
+      broker = new Broker(options, store);
+      broker.#tx = await TransactionService.open(store, broker.topics, options.logger, {
+        transactionTimeoutMs: options.transactionTimeoutMs,
+        checkIntervalMs: options.transactionCheckIntervalMs,
+        checkMax: options.transactionCheckMax,
+      });
+      return broker;
     } catch (e) {
-      await store.close();
+      if (broker !== undefined) await broker.close();
+      else await store.close();
       throw e;
     }
   }
@@ -176,6 +187,7 @@ export class Broker {
     this.#poll.notifyAll();
     await Promise.all(this.#services.map((s) => s.stop()));
     await this.#scheduler.stop();
+    await this.#tx?.close();
     this.#engine.close();
     this.#state.close();
     await this.store.close();
@@ -258,7 +270,8 @@ export class Broker {
   #topic(name: string, forWrite: boolean): TopicConfig {
     const t = this.topics.get(checkTopicName(name));
     if (t !== undefined) {
-      if (forWrite && t.system) checkUserTopic(name);
+      // system topics are read and written by the core only (DLQs: through deadLetters())
+      if (t.system) checkUserTopic(name);
       return t;
     }
     if (!forWrite || !this.options.autoCreateTopics)
@@ -300,6 +313,56 @@ export class Broker {
       return { ...r, queueId, queueOffset: -1, deliverAt: due };
     }
     return toSendResult(topic, await this.store.putMessage(input));
+  }
+
+  // ------------------------------------------------------------------ transactions
+
+  #transactions(): TransactionService {
+    this.#open();
+    if (this.#tx === undefined) throw new MqgateError('MQ_ERR_BROKER_CLOSED', 'the broker is not open yet');
+    return this.#tx;
+  }
+
+  /**
+   * Stores a half message: invisible to every consumer until committed. Returns the
+   * transaction id (the message's msgId).
+   */
+  async prepare(
+    topic: string,
+    producerGroup: string,
+    m: SendInput,
+  ): Promise<{ transactionId: string; msgId: string; status: string; topic: string; queueId: number }> {
+    const tx = this.#transactions();
+    const t = this.#topic(topic, true);
+    if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${topic}" is read-only`);
+    checkGroupName(producerGroup);
+    const queueId = this.#queueFor(t, m);
+    const r = await tx.prepare(toStoreInput(topic, queueId, m), producerGroup);
+    return { ...r, topic, queueId };
+  }
+
+  /** Commits a prepared message: it becomes visible in its topic. Idempotent. */
+  commit(transactionId: string): Promise<{ transactionId: string; state: string }> {
+    return this.#transactions().resolve(transactionId, 'COMMIT');
+  }
+
+  /** Rolls a prepared message back: it is never delivered. Idempotent. */
+  rollback(transactionId: string): Promise<{ transactionId: string; state: string }> {
+    return this.#transactions().resolve(transactionId, 'ROLLBACK');
+  }
+
+  /** The check-back: asked about half messages left unresolved past transactionTimeoutMs. */
+  setTransactionChecker(checker: TxChecker | undefined): void {
+    this.#transactions().setChecker(checker);
+  }
+
+  /** Runs one check-back pass now (the service runs one every transactionCheckIntervalMs). */
+  checkTransactions(): Promise<void> {
+    return this.#transactions().checkNow();
+  }
+
+  transactionStats(): TxStats {
+    return { ...this.#transactions().stats };
   }
 
   /** Levels above the last are the last (RocketMQ clamps); below 1 is an error. */
@@ -462,7 +525,12 @@ export class Broker {
   // ------------------------------------------------------------------ pull, offsets, query
 
   /** Reads a queue by offset, without any group (replay, migration). */
-  pull(topic: string, queueId: number, offset: number, maxMessages = MAX_RECEIVE): Promise<GetMessageResult> {
+  async pull(
+    topic: string,
+    queueId: number,
+    offset: number,
+    maxMessages = MAX_RECEIVE,
+  ): Promise<GetMessageResult> {
     const t = this.#topic(topic, false);
     if (!Number.isInteger(queueId) || queueId < 0 || queueId >= t.queues)
       throw new MqgateError(

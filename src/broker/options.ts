@@ -36,6 +36,12 @@ export interface BrokerOptions {
   readonly defaultCredit?: number;
   /** Furthest a `deliverAt` may lie ahead. @defaultValue 259200000 (3 days, RocketMQ's broker limit) */
   readonly maxTimerDelayMs?: number;
+  /** Half messages younger than this are not checked back. @defaultValue 6000 */
+  readonly transactionTimeoutMs?: number;
+  /** How often pending half messages are checked back. @defaultValue 30000 */
+  readonly transactionCheckIntervalMs?: number;
+  /** Checks before a half message is discarded. @defaultValue 15 */
+  readonly transactionCheckMax?: number;
   /** How often consumer state is fsynced. @defaultValue 1000 */
   readonly stateFlushIntervalMs?: number;
   readonly logger?: Logger;
@@ -91,6 +97,9 @@ export function resolveBrokerOptions(o: BrokerOptions): ResolvedBrokerOptions {
     pushAckTimeoutMs: int('pushAckTimeoutMs', o.pushAckTimeoutMs ?? 60_000, 1),
     defaultCredit: int('defaultCredit', o.defaultCredit ?? 32, 1, 10_000),
     maxTimerDelayMs: int('maxTimerDelayMs', o.maxTimerDelayMs ?? 3 * 86_400_000, 1),
+    transactionTimeoutMs: int('transactionTimeoutMs', o.transactionTimeoutMs ?? 6000, 0),
+    transactionCheckIntervalMs: int('transactionCheckIntervalMs', o.transactionCheckIntervalMs ?? 30_000, 1),
+    transactionCheckMax: int('transactionCheckMax', o.transactionCheckMax ?? 15, 0),
     stateFlushIntervalMs: int('stateFlushIntervalMs', o.stateFlushIntervalMs ?? 1000, 1),
     logger: o.logger ?? pino({ level: 'silent' }),
   };
