@@ -1,5 +1,6 @@
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import { SysFlag } from '../../message/message.js';
+import { movedMessage, without } from '../moved-message.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC } from '../system-topics.js';
 
 /** Properties of a message waiting in the scheduler (RocketMQ's MessageConst names). */
@@ -53,20 +54,12 @@ const CLEARED: readonly string[] = [ScheduleProp.DELAY, ScheduleProp.TIMER_DELIV
 
 /** The message as delivered to its real topic when due (same msgId, the scheduling cleared). */
 export function dueMessage(m: StoredMessage): MessageInput {
-  const properties: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.properties)) if (!CLEARED.includes(k)) properties[k] = v;
+  const properties = without(m.properties, CLEARED);
   properties[ScheduleProp.SCHEDULED_FROM] = String(m.commitLogOffset);
-  return {
+  return movedMessage(m, {
     topic: m.properties[ScheduleProp.REAL_TOPIC] ?? m.topic,
     queueId: Number(m.properties[ScheduleProp.REAL_QID] ?? 0),
-    body: m.body,
-    tag: m.tag,
-    keys: m.keys,
     properties,
-    msgId: m.msgId,
-    bornTimestamp: m.bornTimestamp,
-    flag: m.flag,
     sysFlag: m.sysFlag & ~SysFlag.DELAY,
-    reconsumeTimes: m.reconsumeTimes,
-  };
+  });
 }

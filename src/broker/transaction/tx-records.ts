@@ -1,5 +1,6 @@
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import { SysFlag } from '../../message/message.js';
+import { movedMessage, without } from '../moved-message.js';
 import { TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 
 /** Properties of half messages and op records (RocketMQ's MessageConst names where it has them). */
@@ -63,33 +64,19 @@ const HALF_ONLY: readonly string[] = [TxProp.TRANSACTION_PREPARED, TxProp.CHECK_
 
 /** The real message a commit writes (same msgId; sysFlag says committed). */
 export function committedMessage(half: StoredMessage): MessageInput {
-  const properties: Record<string, string> = {};
-  for (const [k, v] of Object.entries(half.properties)) if (!HALF_ONLY.includes(k)) properties[k] = v;
-  return {
+  return movedMessage(half, {
     topic: half.properties[TxProp.REAL_TOPIC] ?? half.topic,
     queueId: Number(half.properties[TxProp.REAL_QID] ?? 0),
-    body: half.body,
-    tag: half.tag,
-    keys: half.keys,
-    properties,
-    msgId: half.msgId,
-    bornTimestamp: half.bornTimestamp,
-    flag: half.flag,
+    properties: without(half.properties, HALF_ONLY),
     sysFlag: (half.sysFlag & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_COMMIT_TYPE,
-  };
+  });
 }
 
 /** A half message checked too often, kept in TRANS_CHECK_MAX_TIME_TOPIC for inspection. */
 export function discardedMessage(half: StoredMessage, checkTimes: number): MessageInput {
-  return {
+  return movedMessage(half, {
     topic: TRANS_CHECK_MAX_TIME_TOPIC,
     queueId: 0,
-    body: half.body,
-    tag: half.tag,
-    keys: half.keys,
     properties: { ...half.properties, [TxProp.CHECK_TIMES]: String(checkTimes) },
-    msgId: half.msgId,
-    bornTimestamp: half.bornTimestamp,
-    sysFlag: half.sysFlag,
-  };
+  });
 }

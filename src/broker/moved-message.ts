@@ -1,0 +1,41 @@
+import type { MessageInput, StoredMessage } from '../message/message.js';
+
+/**
+ * A stored message written again elsewhere by the core (due from the scheduler, committed,
+ * retried, dead-lettered): body, tag, keys, msgId and born time travel with it; the caller says
+ * where it goes and what its properties are now.
+ */
+export function movedMessage(
+  m: StoredMessage,
+  to: {
+    topic: string;
+    queueId: number;
+    properties: Record<string, string>;
+    sysFlag?: number;
+    reconsumeTimes?: number;
+  },
+): MessageInput {
+  return {
+    topic: to.topic,
+    queueId: to.queueId,
+    body: m.body,
+    tag: m.tag,
+    keys: m.keys,
+    properties: to.properties,
+    msgId: m.msgId,
+    bornTimestamp: m.bornTimestamp,
+    flag: m.flag,
+    sysFlag: to.sysFlag ?? m.sysFlag,
+    reconsumeTimes: to.reconsumeTimes ?? m.reconsumeTimes,
+  };
+}
+
+/** `properties` without `drop`. */
+export function without(
+  properties: Readonly<Record<string, string>>,
+  drop: readonly string[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(properties)) if (!drop.includes(k)) out[k] = v;
+  return out;
+}
