@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { MqgateError } from '../../errors.js';
 import type { MessageInput, StoredMessage } from '../../message/message.js';
-import type { MessageStore } from '../../store/index.js';
+import type { MessageStore, PutMessageResult } from '../../store/index.js';
 import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
@@ -68,6 +68,8 @@ export class TransactionService {
   readonly #opts: TxOptions;
   /** Half message queue offset -> what the op records say about it. */
   readonly #state = new Map<number, Resolution>();
+  /** Half messages prepared lately and not resolved yet, by msgId (saves a read on commit). */
+  readonly #recent = new Map<string, StoredMessage>();
   /** Resolutions under way, so that two concurrent commits write the real message once. */
   readonly #busy = new Map<number, Promise<TxOp>>();
   /** Every half message below this offset is resolved or discarded. */
@@ -158,6 +160,7 @@ export class TransactionService {
       );
     this.stats.pending++;
     const msgId = r.msgId ?? '';
+    this.#remember(msgId, halfFrom(halfRecord(m, producerGroup), r));
     return { transactionId: msgId, msgId, status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT' };
   }
 
@@ -173,7 +176,8 @@ export class TransactionService {
   ): Promise<{ transactionId: string; state: TxOp }> {
     if (typeof transactionId !== 'string' || !/^[0-9A-Fa-f]{32}$/.test(transactionId))
       throw new MqgateError('MQ_ERR_TX_UNKNOWN', `"${String(transactionId)}" is not a transaction id`);
-    const half = await this.#store.getByMsgId(transactionId, { topic: TRANS_HALF_TOPIC });
+    const id = transactionId.toUpperCase();
+    const half = this.#recent.get(id) ?? (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }));
     if (half === undefined) throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
     const done = await this.#resolveHalf(half, op);
     if (done !== op)
@@ -202,9 +206,13 @@ export class TransactionService {
       await busy.catch(() => undefined);
     }
     const run = (async (): Promise<TxOp> => {
-      if (op === 'COMMIT') await this.#put(committedMessage(half));
-      if (op === 'DISCARDED') await this.#put(discardedMessage(half, checkTimes));
-      await this.#put(opRecord(half, op, checkTimes));
+      // the real message (or the discarded copy) and the op record in one write, in that order:
+      // a torn tail can only lose the op record, and then a check asks again
+      const writes = [opRecord(half, op, checkTimes)];
+      if (op === 'COMMIT') writes.unshift(committedMessage(half));
+      if (op === 'DISCARDED') writes.unshift(discardedMessage(half, checkTimes));
+      await this.#put(...writes);
+      this.#recent.delete(half.msgId);
       this.#state.set(key, { op, checkTimes });
       this.stats.pending = Math.max(0, this.stats.pending - 1);
       if (op === 'COMMIT') this.stats.committed++;
@@ -221,14 +229,25 @@ export class TransactionService {
     }
   }
 
-  async #put(m: MessageInput): Promise<void> {
-    this.#topics.system(m.topic);
-    const r = await this.#store.putMessage(m);
-    if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-      throw new MqgateError(
-        'MQ_ERR_STORE_IO',
-        `writing to ${m.topic} answered ${r.status}: ${r.reason ?? ''}`,
-      );
+  async #put(...ms: MessageInput[]): Promise<void> {
+    for (const m of ms) this.#topics.system(m.topic);
+    const results = await this.#store.putMessages(ms);
+    results.forEach((r, i) => {
+      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+        throw new MqgateError(
+          'MQ_ERR_STORE_IO',
+          `writing to ${ms[i]?.topic} answered ${r.status}: ${r.reason ?? ''}`,
+        );
+    });
+  }
+
+  /** Keeps a prepared half message at hand for its commit (bounded: older ones are read back). */
+  #remember(msgId: string, half: StoredMessage): void {
+    this.#recent.set(msgId, half);
+    if (this.#recent.size > RECENT_HALVES) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
   }
 
   /** One pass of the check-back service (also called by tests). */
@@ -285,6 +304,30 @@ export class TransactionService {
   checkTimes(halfOffset: number): number {
     return this.#state.get(halfOffset)?.checkTimes ?? 0;
   }
+}
+
+const RECENT_HALVES = 10_000;
+
+/** The stored form of a half message just written, from what was written and where. */
+function halfFrom(m: MessageInput, r: PutMessageResult): StoredMessage {
+  return {
+    msgId: r.msgId ?? '',
+    topic: m.topic,
+    queueId: m.queueId,
+    queueOffset: r.queueOffset ?? 0,
+    commitLogOffset: r.commitLogOffset ?? 0,
+    storeSize: r.storeSize ?? 0,
+    tag: m.tag,
+    keys: m.keys ?? [],
+    properties: m.properties ?? {},
+    body: Buffer.from(m.body),
+    bornTimestamp: m.bornTimestamp ?? r.storeTimestamp ?? Date.now(),
+    storeTimestamp: r.storeTimestamp ?? Date.now(),
+    flag: m.flag ?? 0,
+    sysFlag: m.sysFlag ?? 0,
+    reconsumeTimes: m.reconsumeTimes ?? 0,
+    preparedTransactionOffset: 0,
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
