@@ -13,6 +13,7 @@ import { StatsTable } from './group-stats.js';
 import type { LongPoll } from './long-poll.js';
 import type { CursorKey, DueTicket, Inflight, QueueCursor } from './queue-cursor.js';
 import type { HandleData, ReceiptHandles } from './receipt-handle.js';
+import { delayedRecord } from '../schedule/schedule-props.js';
 import { deadLetterMessage, exhausted, retryLevel, retryMessage } from './retry.js';
 import type { Due } from './revive-queue.js';
 import { DueQueue } from './revive-queue.js';
@@ -430,16 +431,30 @@ export class ConsumeEngine {
       await this.#deadLetter(cursor, offset, m, stats);
       return { outcome: 'DLQ', owner };
     }
-    const wait = config.orderly
-      ? opts.delayLevel === undefined
-        ? config.suspendMs
-        : this.#levels.delayOf(opts.delayLevel)
-      : this.#levels.delayOf(opts.delayLevel ?? retryLevel(config, m.reconsumeTimes, this.#levels));
+    if (!config.orderly) {
+      // RocketMQ's send-back: the retry copy waits at its delay level in the scheduler, which
+      // writes it to %RETRY%{group} when due; the original is done for the group now
+      const level = opts.delayLevel ?? retryLevel(config, m.reconsumeTimes, this.#levels);
+      const record = delayedRecord(retryMessage(group, m), Math.min(level, this.#levels.count));
+      this.#topics.system(record.topic);
+      this.#topics.system(retryTopic(group));
+      const r = await this.#store.putMessage(record);
+      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+        throw new MqgateError(
+          'MQ_ERR_STORE_NOT_WRITABLE',
+          `writing the retry of ${m.msgId} answered ${r.status}`,
+        );
+      this.#state.finish(cursor, offset);
+      stats.retried++;
+      this.#unlocked(cursor);
+      return { outcome: 'RETRY', owner };
+    }
+    const wait = opts.delayLevel === undefined ? config.suspendMs : this.#levels.delayOf(opts.delayLevel);
     const version = this.#state.nextVersion();
     const visibleAt = Date.now() + wait;
     this.#state.change(cursor, offset, visibleAt, version);
     this.#schedule(cursor.inflight.get(offset), due(cursor, offset, version));
-    return { outcome: config.orderly ? 'SUSPENDED' : 'RETRY', owner };
+    return { outcome: 'SUSPENDED', owner };
   }
 
   /** Puts back what a push consumer held (it left, or lost the queue in a rebalance). */
