@@ -83,6 +83,7 @@ export class MessageStore {
   readonly #nextOffsets = new Map<string, number[]>();
   /** Told of each topic-queue that got messages, once per dispatched round (long polling). */
   readonly #arrivals = new Set<(topic: string, queueId: number) => void>();
+  #checkpointing: Promise<void> = Promise.resolve();
   /** End of what ConsumeQueue and KeyIndex hold. */
   #dispatchedEnd = 0;
   #closed = false;
@@ -252,7 +253,17 @@ export class MessageStore {
     return writeFileAtomic(path.join(dir, 'checkpoint'), JSON.stringify(cp));
   }
 
-  async #checkpoint(): Promise<void> {
+  /**
+   * Writes a checkpoint after the one under way (the service's and flush()'s never overlap:
+   * they share the temporary file, and a later checkpoint must not be overtaken by an earlier).
+   */
+  #checkpoint(): Promise<void> {
+    const run = this.#checkpointing.then(() => this.#writeCheckpointNow());
+    this.#checkpointing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeCheckpointNow(): Promise<void> {
     // only claim what the CommitLog itself has on disk
     const end = Math.min(this.#dispatchedEnd, this.#commitLog.flushedEnd);
     await this.#cqs.flush();
