@@ -47,6 +47,8 @@ export interface TakeOptions {
   readonly queueIds: readonly number[];
   /** Also take the topic's retries from the group's retry topic. */
   readonly retry: boolean;
+  /** `keysFor` of these options, when the caller keeps them between takes (saves making them). */
+  readonly keys?: readonly CursorKey[] | undefined;
   readonly filter?: MessageFilter | undefined;
   readonly max: number;
   readonly invisibleMs: number;
@@ -92,6 +94,8 @@ export class ConsumeEngine {
   readonly #due: DueQueue<DueItem>;
   /** Serialises the asynchronous steps on one cursor. */
   readonly #busy = new Map<QueueCursor, Promise<unknown>>();
+  /** Cursors by key object, for callers that keep their keys (a cursor, once made, stays). */
+  readonly #byKey = new WeakMap<CursorKey, QueueCursor>();
   readonly #moving = new Set<string>();
   readonly #retryFilters = new Map<string, MessageFilter>();
   /** Called when a message becomes visible again in place or a queue is unlocked. */
@@ -179,13 +183,14 @@ export class ConsumeEngine {
   /** Takes up to `max` messages from the queues, rotating which queue goes first. */
   async take(o: TakeOptions): Promise<ReceivedMessage[]> {
     const out: ReceivedMessage[] = [];
-    const keys = this.keysFor(o);
+    const keys = o.keys ?? this.keysFor(o);
     if (keys.length === 0) return out;
     const first = this.#rr++ % keys.length;
     const inPlace = o.group.orderly || o.group.consumeMode === ConsumeMode.BROADCASTING;
     for (let i = 0; i < keys.length && out.length < o.max; i++) {
       const key = keys[(first + i) % keys.length] as CursorKey;
-      const known = this.#state.get(key);
+      let known = this.#byKey.get(key);
+      if (known === undefined && (known = this.#state.get(key)) !== undefined) this.#byKey.set(key, known);
       // most wake-ups find most queues with nothing new: skip those without any async step
       if (known !== undefined && this.#nothingIn(known, inPlace)) continue;
       const c = known ?? (await this.cursor(key, o.group));

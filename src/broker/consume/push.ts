@@ -7,6 +7,7 @@ import { ConsumeMode } from '../group-registry.js';
 import { isRetryTopic, retryTopic } from '../system-topics.js';
 import { allocateAveragely } from './allocate.js';
 import type { ConsumeEngine, ReceivedMessage } from './engine.js';
+import type { CursorKey } from './queue-cursor.js';
 import type { HandleData } from './receipt-handle.js';
 import type { Settler } from './subscription.js';
 import { Subscription } from './subscription.js';
@@ -231,10 +232,9 @@ export class PushConsumers implements Settler {
     for (;;) {
       sub.again = false;
       const now = Date.now();
-      let earliest = Infinity;
-      for (const [h, { m }] of sub.outstanding)
-        if (m.invisibleUntil <= now) sub.outstanding.delete(h);
-        else earliest = Math.min(earliest, m.invisibleUntil);
+      if (now >= sub.expiresFrom) sub.dropExpired(now);
+      // a lower bound of the first timeout: a recheck at it at worst finds nothing to drop yet
+      const earliest = sub.outstanding.size === 0 ? Infinity : sub.expiresFrom;
       const room = sub.credit - sub.outstanding.size;
       if (room <= 0) {
         // full: look again when the first unsettled delivery times out
@@ -242,13 +242,16 @@ export class PushConsumers implements Settler {
         return;
       }
       if (sub.queueIds.length === 0 && !sub.retry) return;
+      const group = this.#groupOf(sub.group);
+      const client = group.consumeMode === ConsumeMode.BROADCASTING ? sub.clientId : '';
       const refs: HandleData[] = [];
       const got = await this.#engine.take({
-        group: this.#groupOf(sub.group),
-        client: this.#groupOf(sub.group).consumeMode === ConsumeMode.BROADCASTING ? sub.clientId : '',
+        group,
+        client,
         topic: sub.topic,
         queueIds: sub.queueIds,
         retry: sub.retry,
+        keys: this.#keysOf(sub, group, client),
         filter: sub.filter,
         max: Math.min(room, 32),
         invisibleMs: sub.ackTimeoutMs,
@@ -262,6 +265,27 @@ export class PushConsumers implements Settler {
         return;
       }
     }
+  }
+
+  /** The subscriber's cursor keys, made again only when its queues change (a rebalance). */
+  #keysOf(sub: Subscription, group: GroupConfig, client: string): CursorKey[] {
+    const k = sub.keys;
+    if (
+      k !== undefined &&
+      k.queueIds === sub.queueIds &&
+      k.retry === sub.retry &&
+      k.list[0]?.client === client
+    )
+      return k.list;
+    const list = this.#engine.keysFor({
+      group,
+      client,
+      topic: sub.topic,
+      queueIds: sub.queueIds,
+      retry: sub.retry,
+    });
+    sub.keys = { queueIds: sub.queueIds, retry: sub.retry, list };
+    return list;
   }
 
   #recheckAt(sub: Subscription, at: number): void {

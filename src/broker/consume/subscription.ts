@@ -1,6 +1,7 @@
 import { MqgateError } from '../../errors.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { ReceivedMessage } from './engine.js';
+import type { CursorKey } from './queue-cursor.js';
 import type { HandleData } from './receipt-handle.js';
 
 /** One message pushed to a subscriber, with the means to settle it. */
@@ -76,6 +77,15 @@ export class Subscription implements AsyncIterable<Delivery> {
   retry = false;
   /** Unsettled deliveries by receipt handle, with what the handle says. */
   readonly outstanding = new Map<string, { readonly m: ReceivedMessage; readonly ref: HandleData }>();
+  /**
+   * No outstanding delivery times out before this (a lower bound: settling one never lowers
+   * it). The pump scans `outstanding` for timed-out deliveries only once it is reached, instead
+   * of on every take (a scan of up to `credit` entries per batch).
+   */
+  expiresFrom = Infinity;
+  /** The cursor keys of the last take, with the queue list they were made for (see PushConsumers). */
+  keys:
+    { readonly queueIds: readonly number[]; readonly retry: boolean; readonly list: CursorKey[] } | undefined;
   lastSeen = Date.now();
   pumping = false;
   again = false;
@@ -145,10 +155,23 @@ export class Subscription implements AsyncIterable<Delivery> {
   /** Called by the broker with a message taken for this subscriber. */
   push(m: ReceivedMessage, ref: HandleData): void {
     this.outstanding.set(m.receiptHandle, { m, ref });
+    if (m.invisibleUntil < this.expiresFrom) this.expiresFrom = m.invisibleUntil;
     const delivery = new PushDelivery(this, m, this.#settler);
     const w = this.#waiting.shift();
     if (w !== undefined) w({ done: false, value: delivery });
     else this.#buffer.push(delivery);
+  }
+
+  /**
+   * Drops the outstanding deliveries whose time passed at `now` and sets `expiresFrom` to the
+   * earliest time left (Infinity when none is left).
+   */
+  dropExpired(now: number): void {
+    let earliest = Infinity;
+    for (const [h, { m }] of this.outstanding)
+      if (m.invisibleUntil <= now) this.outstanding.delete(h);
+      else if (m.invisibleUntil < earliest) earliest = m.invisibleUntil;
+    this.expiresFrom = earliest;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery> {
