@@ -8,8 +8,7 @@ import { isRetryTopic, retryTopic } from '../system-topics.js';
 import { allocateAveragely } from './allocate.js';
 import type { ConsumeEngine, ReceivedMessage } from './engine.js';
 import type { CursorKey } from './queue-cursor.js';
-import type { HandleData } from './receipt-handle.js';
-import type { Settler } from './subscription.js';
+import type { PushDelivery, Settler } from './subscription.js';
 import { Subscription } from './subscription.js';
 
 export interface PushOptions {
@@ -122,7 +121,7 @@ export class PushConsumers implements Settler {
 
   /** Drops the outstanding deliveries of queues a subscriber lost (their handles stop working). */
   #forgetLost(sub: Subscription, lost: Set<number>, lostRetry: boolean): void {
-    for (const [handle, { m }] of [...sub.outstanding])
+    for (const [handle, { message: m }] of [...sub.outstanding])
       if (isRetryTopic(m.storeTopic) ? lostRetry : lost.has(m.queueId)) sub.outstanding.delete(handle);
   }
 
@@ -163,13 +162,14 @@ export class PushConsumers implements Settler {
     this.rebalance(sub.group, sub.topic);
   }
 
-  ack(sub: Subscription, m: ReceivedMessage): boolean {
+  ack(sub: Subscription, d: PushDelivery): boolean {
     sub.heartbeat();
+    const m = d.message;
     const out = sub.outstanding.get(m.receiptHandle);
     if (out === undefined) return false;
     sub.outstanding.delete(m.receiptHandle);
     try {
-      this.#engine.ack(sub.group, m.topic, m.receiptHandle, out.ref);
+      this.#engine.ack(sub.group, m.topic, m.receiptHandle, out);
       return true;
     } catch (e) {
       if (e instanceof MqgateError) return false;
@@ -244,7 +244,7 @@ export class PushConsumers implements Settler {
       if (sub.queueIds.length === 0 && !sub.retry) return;
       const group = this.#groupOf(sub.group);
       const client = group.consumeMode === ConsumeMode.BROADCASTING ? sub.clientId : '';
-      const refs: HandleData[] = [];
+      const refs: number[] = [];
       const got = await this.#engine.take({
         group,
         client,
@@ -259,7 +259,7 @@ export class PushConsumers implements Settler {
         refs,
       });
       if (sub.closed) return;
-      for (let i = 0; i < got.length; i++) sub.push(got[i] as ReceivedMessage, refs[i] as HandleData);
+      for (let i = 0; i < got.length; i++) sub.push(got[i] as ReceivedMessage, refs, i * 3);
       if (got.length === 0 && !sub.again) {
         if (earliest !== Infinity) this.#recheckAt(sub, earliest);
         return;
