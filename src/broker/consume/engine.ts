@@ -25,41 +25,9 @@ interface Batch {
   readonly item: DueItem;
 }
 import { StartPosition } from './start-position.js';
+import type { ReceivedMessage, TakeOptions } from './take-types.js';
 
-/** A message handed to a consumer. */
-export interface ReceivedMessage extends StoredMessage {
-  /** 1 on the first delivery; reconsumeTimes + 1 after retries. */
-  readonly deliveryAttempt: number;
-  /** Acks, nacks or changes the invisible time of this delivery (and no other). */
-  readonly receiptHandle: string;
-  /** Until when no one else gets this message (ms since the epoch). */
-  readonly invisibleUntil: number;
-  /** The topic the message is stored in: `%RETRY%{group}` for a retry, else `topic`. */
-  readonly storeTopic: string;
-}
-
-export interface TakeOptions {
-  readonly group: GroupConfig;
-  /** Broadcasting: the consumer client; '' for clustering. */
-  readonly client: string;
-  readonly topic: string;
-  /** The topic's queues to take from. */
-  readonly queueIds: readonly number[];
-  /** Also take the topic's retries from the group's retry topic. */
-  readonly retry: boolean;
-  /** `keysFor` of these options, when the caller keeps them between takes (saves making them). */
-  readonly keys?: readonly CursorKey[] | undefined;
-  readonly filter?: MessageFilter | undefined;
-  readonly max: number;
-  readonly invisibleMs: number;
-  /** The push subscription taking, if any (its messages are released when it leaves). */
-  readonly owner?: string | undefined;
-  /**
-   * Filled with what each handle says, three numbers a message in the order of the messages:
-   * cursor number, offset, version (saves parsing on ack, without an object per message).
-   */
-  readonly refs?: number[] | undefined;
-}
+export type { ReceivedMessage, TakeOptions } from './take-types.js';
 
 /** Hand-outs of one cursor that become visible again at the same time. */
 interface DueItem extends DueTicket {
@@ -157,15 +125,26 @@ export class ConsumeEngine {
     return this.#state.get(key) ?? this.#state.init(key, offset);
   }
 
-  /** Runs `fn` after the steps already queued on the cursor. */
+  /**
+   * Runs `fn` after the steps already queued on the cursor; at once when none is (a throw
+   * becomes a rejection, as in a chain). Two promises a step, where a chain from a resolved
+   * promise made four.
+   */
   serial<T>(c: QueueCursor, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#busy.get(c) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#busy.set(c, tail);
-    void tail.then(() => {
+    const prev = this.#busy.get(c);
+    let run: Promise<T>;
+    if (prev !== undefined) run = prev.then(fn, fn);
+    else
+      try {
+        run = fn();
+      } catch (e) {
+        run = Promise.reject(e as Error);
+      }
+    const done = (): void => {
       if (this.#busy.get(c) === tail) this.#busy.delete(c);
-    });
+    };
+    const tail: Promise<void> = run.then(done, done);
+    this.#busy.set(c, tail);
     return run;
   }
 
