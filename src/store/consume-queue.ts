@@ -22,6 +22,8 @@ import { fsync, listNumbered, padName, readFull, readFullSync, writeFullSync } f
  */
 export const CQ_ENTRY_SIZE = 20;
 const READ_AHEAD = 1024;
+/** Entries written lately kept in memory for consumers at the tail (see `#keepTail`). */
+const TAIL = 1024;
 
 export interface CqEntry {
   readonly commitLogOffset: number;
@@ -66,6 +68,12 @@ export class ConsumeQueue {
   #stagedCount = 0;
   #dirty = false;
   #cache: { start: number; buf: Buffer; count: number } | undefined;
+  /**
+   * The entries written last (a block filled as they are written, replaced by a new one when
+   * full): a consumer keeping up with the producers finds them here instead of reading the
+   * file back through the thread pool on every take.
+   */
+  #tail: { start: number; buf: Buffer; count: number } | undefined;
   /** Bumped by truncation and retention: a read that raced one does not keep its block. */
   #generation = 0;
 
@@ -164,6 +172,7 @@ export class ConsumeQueue {
 
   /** Writes the staged entries to the OS (one write per file touched) and makes them visible. */
   writeStaged(): void {
+    const first = this.#maxOffset;
     let done = 0;
     while (done < this.#stagedCount) {
       const offset = this.#maxOffset;
@@ -186,12 +195,29 @@ export class ConsumeQueue {
       this.#maxOffset += n;
       done += n;
     }
+    this.#keepTail(first);
     this.#stagedCount = 0;
     this.#dirty = true;
     if (this.#staged.length > 1 << 20) {
       this.#staged = Buffer.alloc(0);
       this.#stagedView = viewOf(this.#staged);
     }
+  }
+
+  /** Copies the staged entries, just written at `from`, into the tail block. */
+  #keepTail(from: number): void {
+    const n = this.#stagedCount;
+    let t = this.#tail;
+    if (t === undefined || t.start + t.count !== from || t.count + n > TAIL) {
+      if (n > TAIL) {
+        this.#tail = undefined;
+        return;
+      }
+      // a new block: readers keep views of the old one, whose entries never change
+      t = this.#tail = { start: from, buf: Buffer.allocUnsafeSlow(TAIL * CQ_ENTRY_SIZE), count: 0 };
+    }
+    this.#staged.copy(t.buf, t.count * CQ_ENTRY_SIZE, 0, n * CQ_ENTRY_SIZE);
+    t.count += n;
   }
 
   /**
@@ -207,6 +233,12 @@ export class ConsumeQueue {
       const n = Math.min(end, c.start + c.count) - offset;
       const from = (offset - c.start) * CQ_ENTRY_SIZE;
       return { buf: c.buf.subarray(from, from + n * CQ_ENTRY_SIZE), count: n };
+    }
+    const t = this.#tail;
+    if (t !== undefined && offset >= t.start && offset < t.start + t.count && offset >= this.#minOffset) {
+      const n = Math.min(end, t.start + t.count) - offset;
+      const from = (offset - t.start) * CQ_ENTRY_SIZE;
+      return { buf: t.buf.subarray(from, from + n * CQ_ENTRY_SIZE), count: n };
     }
     const f = this.#fileOf(offset);
     if (offset < this.#minOffset || offset >= end || f === undefined)
@@ -263,6 +295,7 @@ export class ConsumeQueue {
 
   #invalidate(): void {
     this.#cache = undefined;
+    this.#tail = undefined;
     this.#generation++;
   }
 

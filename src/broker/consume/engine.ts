@@ -26,36 +26,9 @@ interface Batch {
   readonly item: DueItem;
 }
 import { StartPosition } from './start-position.js';
+import type { ReceivedMessage, TakeOptions } from './take-types.js';
 
-/** A message handed to a consumer. */
-export interface ReceivedMessage extends StoredMessage {
-  /** 1 on the first delivery; reconsumeTimes + 1 after retries. */
-  readonly deliveryAttempt: number;
-  /** Acks, nacks or changes the invisible time of this delivery (and no other). */
-  readonly receiptHandle: string;
-  /** Until when no one else gets this message (ms since the epoch). */
-  readonly invisibleUntil: number;
-  /** The topic the message is stored in: `%RETRY%{group}` for a retry, else `topic`. */
-  readonly storeTopic: string;
-}
-
-export interface TakeOptions {
-  readonly group: GroupConfig;
-  /** Broadcasting: the consumer client; '' for clustering. */
-  readonly client: string;
-  readonly topic: string;
-  /** The topic's queues to take from. */
-  readonly queueIds: readonly number[];
-  /** Also take the topic's retries from the group's retry topic. */
-  readonly retry: boolean;
-  readonly filter?: MessageFilter | undefined;
-  readonly max: number;
-  readonly invisibleMs: number;
-  /** The push subscription taking, if any (its messages are released when it leaves). */
-  readonly owner?: string | undefined;
-  /** Filled with what each handle says, in the order of the messages (saves parsing on ack). */
-  readonly refs?: HandleData[] | undefined;
-}
+export type { ReceivedMessage, TakeOptions } from './take-types.js';
 
 /** Hand-outs of one cursor that become visible again at the same time. */
 interface DueItem extends DueTicket {
@@ -93,6 +66,8 @@ export class ConsumeEngine {
   readonly #due: DueQueue<DueItem>;
   /** Serialises the asynchronous steps on one cursor. */
   readonly #busy = new Map<QueueCursor, Promise<unknown>>();
+  /** Cursors by key object, for callers that keep their keys (a cursor, once made, stays). */
+  readonly #byKey = new WeakMap<CursorKey, QueueCursor>();
   readonly #moving = new Set<string>();
   readonly #retryFilters = new Map<string, MessageFilter>();
   /** Called when a message becomes visible again in place or a queue is unlocked. */
@@ -151,15 +126,26 @@ export class ConsumeEngine {
     return this.#state.get(key) ?? this.#state.init(key, offset);
   }
 
-  /** Runs `fn` after the steps already queued on the cursor. */
+  /**
+   * Runs `fn` after the steps already queued on the cursor; at once when none is (a throw
+   * becomes a rejection, as in a chain). Two promises a step, where a chain from a resolved
+   * promise made four.
+   */
   serial<T>(c: QueueCursor, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#busy.get(c) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#busy.set(c, tail);
-    void tail.then(() => {
+    const prev = this.#busy.get(c);
+    let run: Promise<T>;
+    if (prev !== undefined) run = prev.then(fn, fn);
+    else
+      try {
+        run = fn();
+      } catch (e) {
+        run = Promise.reject(e as Error);
+      }
+    const done = (): void => {
       if (this.#busy.get(c) === tail) this.#busy.delete(c);
-    });
+    };
+    const tail: Promise<void> = run.then(done, done);
+    this.#busy.set(c, tail);
     return run;
   }
 
@@ -180,13 +166,14 @@ export class ConsumeEngine {
   /** Takes up to `max` messages from the queues, rotating which queue goes first. */
   async take(o: TakeOptions): Promise<ReceivedMessage[]> {
     const out: ReceivedMessage[] = [];
-    const keys = this.keysFor(o);
+    const keys = o.keys ?? this.keysFor(o);
     if (keys.length === 0) return out;
     const first = this.#rr++ % keys.length;
     const inPlace = o.group.orderly || o.group.consumeMode === ConsumeMode.BROADCASTING;
     for (let i = 0; i < keys.length && out.length < o.max; i++) {
       const key = keys[(first + i) % keys.length] as CursorKey;
-      const known = this.#state.get(key);
+      let known = this.#byKey.get(key);
+      if (known === undefined && (known = this.#state.get(key)) !== undefined) this.#byKey.set(key, known);
       // most wake-ups find most queues with nothing new: skip those without any async step
       if (known !== undefined && this.#nothingIn(known, inPlace)) continue;
       const c = known ?? (await this.cursor(key, o.group));
@@ -287,8 +274,7 @@ export class ConsumeEngine {
     batch.item.versions.push(version);
     batch.item.live++;
     const topic = c.userTopic;
-    const ref: HandleData = { cursor: c.no, offset, version };
-    const receiptHandle = this.#handles.encode(ref);
+    const receiptHandle = this.#handles.encodeParts(c.no, offset, version);
     // one literal shape for every delivery (a spread makes each one a dictionary)
     const msg: ReceivedMessage = {
       msgId: m.msgId,
@@ -312,7 +298,7 @@ export class ConsumeEngine {
       receiptHandle,
       invisibleUntil: visibleAt,
     };
-    o.refs?.push(ref);
+    o.refs?.push(c.no, offset, version);
     out.push(msg);
     return true;
   }

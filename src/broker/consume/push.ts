@@ -7,8 +7,8 @@ import { ConsumeMode } from '../group-registry.js';
 import { isRetryTopic, retryTopic } from '../system-topics.js';
 import { allocateAveragely } from './allocate.js';
 import type { ConsumeEngine, ReceivedMessage } from './engine.js';
-import type { HandleData } from './receipt-handle.js';
-import type { Settler } from './subscription.js';
+import type { CursorKey } from './queue-cursor.js';
+import type { PushDelivery, Settler } from './subscription.js';
 import { Subscription } from './subscription.js';
 
 export interface PushOptions {
@@ -121,7 +121,7 @@ export class PushConsumers implements Settler {
 
   /** Drops the outstanding deliveries of queues a subscriber lost (their handles stop working). */
   #forgetLost(sub: Subscription, lost: Set<number>, lostRetry: boolean): void {
-    for (const [handle, { m }] of [...sub.outstanding])
+    for (const [handle, { message: m }] of [...sub.outstanding])
       if (isRetryTopic(m.storeTopic) ? lostRetry : lost.has(m.queueId)) sub.outstanding.delete(handle);
   }
 
@@ -162,13 +162,14 @@ export class PushConsumers implements Settler {
     this.rebalance(sub.group, sub.topic);
   }
 
-  ack(sub: Subscription, m: ReceivedMessage): boolean {
+  ack(sub: Subscription, d: PushDelivery): boolean {
     sub.heartbeat();
+    const m = d.message;
     const out = sub.outstanding.get(m.receiptHandle);
     if (out === undefined) return false;
     sub.outstanding.delete(m.receiptHandle);
     try {
-      this.#engine.ack(sub.group, m.topic, m.receiptHandle, out.ref);
+      this.#engine.ack(sub.group, m.topic, m.receiptHandle, out);
       return true;
     } catch (e) {
       if (e instanceof MqgateError) return false;
@@ -231,10 +232,9 @@ export class PushConsumers implements Settler {
     for (;;) {
       sub.again = false;
       const now = Date.now();
-      let earliest = Infinity;
-      for (const [h, { m }] of sub.outstanding)
-        if (m.invisibleUntil <= now) sub.outstanding.delete(h);
-        else earliest = Math.min(earliest, m.invisibleUntil);
+      if (now >= sub.expiresFrom) sub.dropExpired(now);
+      // a lower bound of the first timeout: a recheck at it at worst finds nothing to drop yet
+      const earliest = sub.outstanding.size === 0 ? Infinity : sub.expiresFrom;
       const room = sub.credit - sub.outstanding.size;
       if (room <= 0) {
         // full: look again when the first unsettled delivery times out
@@ -242,13 +242,16 @@ export class PushConsumers implements Settler {
         return;
       }
       if (sub.queueIds.length === 0 && !sub.retry) return;
-      const refs: HandleData[] = [];
+      const group = this.#groupOf(sub.group);
+      const client = group.consumeMode === ConsumeMode.BROADCASTING ? sub.clientId : '';
+      const refs: number[] = [];
       const got = await this.#engine.take({
-        group: this.#groupOf(sub.group),
-        client: this.#groupOf(sub.group).consumeMode === ConsumeMode.BROADCASTING ? sub.clientId : '',
+        group,
+        client,
         topic: sub.topic,
         queueIds: sub.queueIds,
         retry: sub.retry,
+        keys: this.#keysOf(sub, group, client),
         filter: sub.filter,
         max: Math.min(room, 32),
         invisibleMs: sub.ackTimeoutMs,
@@ -256,12 +259,33 @@ export class PushConsumers implements Settler {
         refs,
       });
       if (sub.closed) return;
-      for (let i = 0; i < got.length; i++) sub.push(got[i] as ReceivedMessage, refs[i] as HandleData);
+      for (let i = 0; i < got.length; i++) sub.push(got[i] as ReceivedMessage, refs, i * 3);
       if (got.length === 0 && !sub.again) {
         if (earliest !== Infinity) this.#recheckAt(sub, earliest);
         return;
       }
     }
+  }
+
+  /** The subscriber's cursor keys, made again only when its queues change (a rebalance). */
+  #keysOf(sub: Subscription, group: GroupConfig, client: string): CursorKey[] {
+    const k = sub.keys;
+    if (
+      k !== undefined &&
+      k.queueIds === sub.queueIds &&
+      k.retry === sub.retry &&
+      k.list[0]?.client === client
+    )
+      return k.list;
+    const list = this.#engine.keysFor({
+      group,
+      client,
+      topic: sub.topic,
+      queueIds: sub.queueIds,
+      retry: sub.retry,
+    });
+    sub.keys = { queueIds: sub.queueIds, retry: sub.retry, list };
+    return list;
   }
 
   #recheckAt(sub: Subscription, at: number): void {

@@ -104,6 +104,13 @@ export class QueueCursor {
     if (offset < this.ackOffset) return;
     this.inflight.delete(offset);
     this.#unrelease(offset);
+    if (offset === this.ackOffset && offset < this.popOffset) {
+      // the usual in-order ack: the committed offset moves on without a trip through `done`
+      if (this.done.size > 0) this.done.delete(offset);
+      this.ackOffset++;
+      this.#advance();
+      return;
+    }
     this.done.add(offset);
     if (offset >= this.popOffset) this.popOffset = offset + 1;
     this.#advance();

@@ -1,6 +1,7 @@
 import { MqgateError } from '../../errors.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { ReceivedMessage } from './engine.js';
+import type { CursorKey } from './queue-cursor.js';
 import type { HandleData } from './receipt-handle.js';
 
 /** One message pushed to a subscriber, with the means to settle it. */
@@ -14,16 +15,33 @@ export interface Delivery {
   term(): Promise<boolean>;
 }
 
-class PushDelivery implements Delivery {
+/**
+ * One message pushed to a subscriber, as handed to it and as kept in `outstanding` until it is
+ * settled; it also says what its receipt handle says (so an ack parses no handle and no object
+ * per delivery is made for that).
+ */
+export class PushDelivery implements Delivery, HandleData {
   readonly message: ReceivedMessage;
+  readonly cursor: number;
+  readonly offset: number;
+  readonly version: number;
   readonly #sub: Subscription;
   readonly #settler: Settler;
   #settled = false;
 
-  constructor(sub: Subscription, message: ReceivedMessage, settler: Settler) {
+  constructor(
+    sub: Subscription,
+    message: ReceivedMessage,
+    settler: Settler,
+    ref: readonly number[],
+    at: number,
+  ) {
     this.#sub = sub;
     this.message = message;
     this.#settler = settler;
+    this.cursor = ref[at] as number;
+    this.offset = ref[at + 1] as number;
+    this.version = ref[at + 2] as number;
   }
 
   #settle(): boolean {
@@ -33,7 +51,7 @@ class PushDelivery implements Delivery {
   }
 
   ack(): boolean {
-    return this.#settle() && this.#settler.ack(this.#sub, this.message);
+    return this.#settle() && this.#settler.ack(this.#sub, this);
   }
 
   async nack(opts: { delayLevel?: number } = {}): Promise<boolean> {
@@ -47,7 +65,7 @@ class PushDelivery implements Delivery {
 
 /** What the push side needs from its owner to settle deliveries. */
 export interface Settler {
-  ack(sub: Subscription, m: ReceivedMessage): boolean;
+  ack(sub: Subscription, d: PushDelivery): boolean;
   nack(
     sub: Subscription,
     m: ReceivedMessage,
@@ -74,8 +92,17 @@ export class Subscription implements AsyncIterable<Delivery> {
   queueIds: number[] = [];
   /** Whether it holds the group's retry queue for the topic. */
   retry = false;
-  /** Unsettled deliveries by receipt handle, with what the handle says. */
-  readonly outstanding = new Map<string, { readonly m: ReceivedMessage; readonly ref: HandleData }>();
+  /** Unsettled deliveries by receipt handle. */
+  readonly outstanding = new Map<string, PushDelivery>();
+  /**
+   * No outstanding delivery times out before this (a lower bound: settling one never lowers
+   * it). The pump scans `outstanding` for timed-out deliveries only once it is reached, instead
+   * of on every take (a scan of up to `credit` entries per batch).
+   */
+  expiresFrom = Infinity;
+  /** The cursor keys of the last take, with the queue list they were made for (see PushConsumers). */
+  keys:
+    { readonly queueIds: readonly number[]; readonly retry: boolean; readonly list: CursorKey[] } | undefined;
   lastSeen = Date.now();
   pumping = false;
   again = false;
@@ -142,13 +169,29 @@ export class Subscription implements AsyncIterable<Delivery> {
     for (const w of this.#waiting.splice(0)) w({ done: true, value: undefined });
   }
 
-  /** Called by the broker with a message taken for this subscriber. */
-  push(m: ReceivedMessage, ref: HandleData): void {
-    this.outstanding.set(m.receiptHandle, { m, ref });
-    const delivery = new PushDelivery(this, m, this.#settler);
+  /**
+   * Called by the broker with a message taken for this subscriber; `ref[at..at+2]` are its
+   * cursor number, offset and version (see `TakeOptions.refs`).
+   */
+  push(m: ReceivedMessage, ref: readonly number[], at: number): void {
+    const delivery = new PushDelivery(this, m, this.#settler, ref, at);
+    this.outstanding.set(m.receiptHandle, delivery);
+    if (m.invisibleUntil < this.expiresFrom) this.expiresFrom = m.invisibleUntil;
     const w = this.#waiting.shift();
     if (w !== undefined) w({ done: false, value: delivery });
     else this.#buffer.push(delivery);
+  }
+
+  /**
+   * Drops the outstanding deliveries whose time passed at `now` and sets `expiresFrom` to the
+   * earliest time left (Infinity when none is left).
+   */
+  dropExpired(now: number): void {
+    let earliest = Infinity;
+    for (const [h, { message }] of this.outstanding)
+      if (message.invisibleUntil <= now) this.outstanding.delete(h);
+      else if (message.invisibleUntil < earliest) earliest = message.invisibleUntil;
+    this.expiresFrom = earliest;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery> {
