@@ -11,12 +11,12 @@ import type { ConsumerState } from './consumer-state.js';
 import type { GroupStats } from './group-stats.js';
 import { StatsTable } from './group-stats.js';
 import type { LongPoll } from './long-poll.js';
-import type { CursorKey, DueTicket, Inflight, QueueCursor } from './queue-cursor.js';
+import type { CursorKey, Inflight, QueueCursor } from './queue-cursor.js';
 import type { HandleData, ReceiptHandles } from './receipt-handle.js';
-import { delayedRecord } from '../schedule/schedule-props.js';
-import { deadLetterMessage, exhausted, retryLevel, retryMessage } from './retry.js';
-import type { Due } from './revive-queue.js';
-import { DueQueue } from './revive-queue.js';
+import { exhausted, retryLevel } from './retry.js';
+import { RetryWriter } from './retry-writer.js';
+import type { DueItem } from './revive-queue.js';
+import { DueQueue, due } from './revive-queue.js';
 import { randomVersion } from './receipt-handle.js';
 
 /** The hand-outs of one take from one cursor. */
@@ -27,20 +27,9 @@ interface Batch {
 }
 import { StartPosition } from './start-position.js';
 import type { ReceivedMessage, TakeOptions } from './take-types.js';
+import { received } from './take-types.js';
 
 export type { ReceivedMessage, TakeOptions } from './take-types.js';
-
-/** Hand-outs of one cursor that become visible again at the same time. */
-interface DueItem extends DueTicket {
-  readonly cursor: QueueCursor;
-  readonly offsets: number[];
-  readonly versions: number[];
-  entry?: Due<DueItem> | undefined;
-}
-
-function due(cursor: QueueCursor, offset: number, version: number): DueItem {
-  return { cursor, offsets: [offset], versions: [version], live: 1 };
-}
 
 /** How a nack ends (for the caller's counters and tests). */
 export type NackOutcome = 'RETRY' | 'DLQ' | 'SUSPENDED' | 'DROPPED';
@@ -55,7 +44,6 @@ export type NackOutcome = 'RETRY' | 'DLQ' | 'SUSPENDED' | 'DROPPED';
 export class ConsumeEngine {
   readonly #store: MessageStore;
   readonly #state: ConsumerState;
-  readonly #topics: TopicRegistry;
   readonly #groups: GroupRegistry;
   readonly #handles: ReceiptHandles;
   readonly #levels: DelayLevels;
@@ -63,6 +51,7 @@ export class ConsumeEngine {
   readonly #log: Logger;
   readonly #start: StartPosition;
   readonly stats = new StatsTable();
+  readonly #writer: RetryWriter;
   readonly #due: DueQueue<DueItem>;
   /** Serialises the asynchronous steps on one cursor. */
   readonly #busy = new Map<QueueCursor, Promise<unknown>>();
@@ -86,10 +75,10 @@ export class ConsumeEngine {
   }) {
     this.#store = parts.store;
     this.#state = parts.state;
-    this.#topics = parts.topics;
     this.#groups = parts.groups;
     this.#handles = parts.handles;
     this.#levels = parts.levels;
+    this.#writer = new RetryWriter(parts.store, parts.topics, parts.levels);
     this.#poll = parts.poll;
     this.#log = parts.log;
     this.#start = new StartPosition(parts.store);
@@ -275,29 +264,7 @@ export class ConsumeEngine {
     batch.item.live++;
     const topic = c.userTopic;
     const receiptHandle = this.#handles.encodeParts(c.no, offset, version);
-    // one literal shape for every delivery (a spread makes each one a dictionary)
-    const msg: ReceivedMessage = {
-      msgId: m.msgId,
-      topic,
-      queueId: m.queueId,
-      queueOffset: offset,
-      commitLogOffset: m.commitLogOffset,
-      storeSize: m.storeSize,
-      tag: m.tag,
-      keys: m.keys,
-      properties: m.properties,
-      body: m.body,
-      bornTimestamp: m.bornTimestamp,
-      storeTimestamp: m.storeTimestamp,
-      flag: m.flag,
-      sysFlag: m.sysFlag,
-      reconsumeTimes: m.reconsumeTimes,
-      preparedTransactionOffset: m.preparedTransactionOffset,
-      storeTopic: m.topic,
-      deliveryAttempt: m.reconsumeTimes + redeliveries + 1,
-      receiptHandle,
-      invisibleUntil: visibleAt,
-    };
+    const msg = received(m, topic, redeliveries, receiptHandle, visibleAt);
     o.refs?.push(c.no, offset, version);
     out.push(msg);
     return true;
@@ -421,15 +388,7 @@ export class ConsumeEngine {
       // RocketMQ's send-back: the retry copy waits at its delay level in the scheduler, which
       // writes it to %RETRY%{group} when due; the original is done for the group now
       const level = opts.delayLevel ?? retryLevel(config, m.reconsumeTimes, this.#levels);
-      const record = delayedRecord(retryMessage(group, m), Math.min(level, this.#levels.count));
-      this.#topics.system(record.topic);
-      this.#topics.system(retryTopic(group));
-      const r = await this.#store.putMessage(record);
-      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-        throw new MqgateError(
-          'MQ_ERR_STORE_NOT_WRITABLE',
-          `writing the retry of ${m.msgId} answered ${r.status}`,
-        );
+      await this.#writer.retryAfter(group, m, level);
       this.#state.finish(cursor, offset);
       stats.retried++;
       this.#unlocked(cursor);
@@ -516,21 +475,14 @@ export class ConsumeEngine {
       await this.#deadLetter(c, offset, m, stats);
       return;
     }
-    const topic = this.#topics.system(retryTopic(config.name)).name;
-    const r = await this.#store.putMessage(retryMessage(config.name, m));
-    if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-      throw new Error(`writing to ${topic} answered ${r.status}: ${r.reason ?? ''}`);
+    await this.#writer.retryNow(config.name, m);
     if (c.inflight.get(offset)?.version === version) this.#state.finish(c, offset);
     stats.retried++;
     this.#unlocked(c);
   }
 
   async #deadLetter(c: QueueCursor, offset: number, m: StoredMessage, stats: GroupStats): Promise<void> {
-    const msg = deadLetterMessage(c.key.group, m);
-    this.#topics.system(msg.topic);
-    const r = await this.#store.putMessage(msg);
-    if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-      throw new MqgateError('MQ_ERR_STORE_NOT_WRITABLE', `writing to ${msg.topic} answered ${r.status}`);
+    await this.#writer.deadLetter(c.key.group, m);
     this.#state.finish(c, offset);
     stats.deadLettered++;
     this.#unlocked(c);

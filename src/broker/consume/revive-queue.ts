@@ -1,3 +1,18 @@
+import type { DueTicket, QueueCursor } from './queue-cursor.js';
+
+/** Hand-outs of one cursor that become visible again at the same time. */
+export interface DueItem extends DueTicket {
+  readonly cursor: QueueCursor;
+  readonly offsets: number[];
+  readonly versions: number[];
+  entry?: Due<DueItem> | undefined;
+}
+
+/** A revive entry for one hand-out. */
+export function due(cursor: QueueCursor, offset: number, version: number): DueItem {
+  return { cursor, offsets: [offset], versions: [version], live: 1 };
+}
+
 /** One moment something in flight becomes visible again; `pos` is its place in the heap. */
 export interface Due<T> {
   readonly at: number;

@@ -41,3 +41,35 @@ export interface TakeOptions {
    */
   readonly refs?: number[] | undefined;
 }
+
+/** A stored message as handed out: one literal shape for every delivery (a spread would make each a dictionary). */
+export function received(
+  m: StoredMessage,
+  topic: string,
+  redeliveries: number,
+  receiptHandle: string,
+  invisibleUntil: number,
+): ReceivedMessage {
+  return {
+    msgId: m.msgId,
+    topic,
+    queueId: m.queueId,
+    queueOffset: m.queueOffset,
+    commitLogOffset: m.commitLogOffset,
+    storeSize: m.storeSize,
+    tag: m.tag,
+    keys: m.keys,
+    properties: m.properties,
+    body: m.body,
+    bornTimestamp: m.bornTimestamp,
+    storeTimestamp: m.storeTimestamp,
+    flag: m.flag,
+    sysFlag: m.sysFlag,
+    reconsumeTimes: m.reconsumeTimes,
+    preparedTransactionOffset: m.preparedTransactionOffset,
+    storeTopic: m.topic,
+    deliveryAttempt: m.reconsumeTimes + redeliveries + 1,
+    receiptHandle,
+    invisibleUntil,
+  };
+}
