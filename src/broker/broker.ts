@@ -9,13 +9,12 @@ import { LoopService } from '../store/service.js';
 import { ConsumerState } from './consume/consumer-state.js';
 import type { NackOutcome, ReceivedMessage } from './consume/engine.js';
 import { ConsumeEngine } from './consume/engine.js';
-import type { GroupStats } from './consume/group-stats.js';
 import { LongPoll } from './consume/long-poll.js';
 import { PushConsumers } from './consume/push.js';
 import { ReceiptHandles } from './consume/receipt-handle.js';
 import type { Subscription } from './consume/subscription.js';
 import { DelayLevels } from './delay-levels.js';
-import type { CompiledFilter, FilterSpec } from './filter/index.js';
+import type { CompiledFilter } from './filter/index.js';
 import { compileFilter } from './filter/index.js';
 import type { GroupConfig, GroupUpdate } from './group-registry.js';
 import { ConsumeMode, GroupRegistry } from './group-registry.js';
@@ -23,58 +22,22 @@ import { checkGroupName, checkTopicName, checkUserTopic } from './names.js';
 import { OffsetAdmin } from './offset-admin.js';
 import type { OffsetTarget, QueueOffset } from './offset-admin.js';
 import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
+import type { GroupView, ReceiveOptions, SubscribeOptions } from './broker-types.js';
+import { MAX_RECEIVE } from './broker-types.js';
+
+export type { GroupView, ReceiveOptions, SubscribeOptions } from './broker-types.js';
+export { MAX_RECEIVE } from './broker-types.js';
 import { resolveBrokerOptions } from './options.js';
-import { RoundRobin, shardingQueue } from './queue-selector.js';
+import { Producer } from './producer.js';
 import type { SendInput, SendResult } from './send.js';
 import { toSendResult, toStoreInput } from './send.js';
 import { Prop, dlqTopic, retryTopic } from './system-topics.js';
 import type { TopicConfig, TopicUpdate } from './topic-registry.js';
 import { TopicRegistry } from './topic-registry.js';
 import { resentMessage } from './consume/retry.js';
-import { delayedRecord, timerRecord } from './schedule/schedule-props.js';
 import { Scheduler } from './schedule/scheduler.js';
 import type { TxChecker, TxStats } from './transaction/transactions.js';
 import { TransactionService } from './transaction/transactions.js';
-
-export interface ReceiveOptions {
-  readonly topic: string;
-  readonly filter?: FilterSpec | undefined;
-  /** 1..32. @defaultValue 32 */
-  readonly maxMessages?: number | undefined;
-  /** @defaultValue the broker's defaultInvisibleMs */
-  readonly invisibleMs?: number | undefined;
-  /** Long poll: wait this long for a message when there is none. @defaultValue 0 */
-  readonly waitMs?: number | undefined;
-  /** Ends a long poll early (the client went away). */
-  readonly signal?: AbortSignal | undefined;
-}
-
-export interface SubscribeOptions {
-  readonly filter?: FilterSpec | undefined;
-  /** Unsettled messages the subscriber can hold. @defaultValue the broker's defaultCredit */
-  readonly credit?: number | undefined;
-  /** Stable id of the consumer (broadcasting offsets are kept per client id). */
-  readonly clientId?: string | undefined;
-  readonly ackTimeoutMs?: number | undefined;
-}
-
-/** A group as the admin API shows it. */
-export interface GroupView {
-  readonly config: GroupConfig;
-  readonly consumers: {
-    clientId: string;
-    topic: string;
-    queueIds: number[];
-    retry: boolean;
-    credit: number;
-    unsettled: number;
-  }[];
-  readonly stats: GroupStats;
-  readonly retryMessages: number;
-  readonly dlqMessages: number;
-}
-
-export const MAX_RECEIVE = 32;
 
 /**
  * The broker core: RocketMQ's semantics over the embedded store, as a typed in-process API.
@@ -94,7 +57,7 @@ export class Broker {
   readonly #push: PushConsumers;
   readonly #poll = new LongPoll();
   readonly #offsets: OffsetAdmin;
-  readonly #rr = new RoundRobin();
+  readonly #producer: Producer;
   readonly #services: LoopService[];
   readonly #offArrival: () => void;
   readonly #scheduler: Scheduler;
@@ -130,6 +93,7 @@ export class Broker {
     this.#offsets = new OffsetAdmin(store, this.#state, this.#engine);
     this.#engine.onVisible = (topic) => this.#push.wake(topic);
     store.prepareReads();
+    this.#producer = new Producer(store, this.topics, this.levels, options);
     this.#scheduler = new Scheduler({ store, state: this.#state, levels: this.levels, log: this.#log });
     this.#offArrival = store.onArrival((topic, queueId) => {
       this.#scheduler.notify(topic, queueId);
@@ -287,32 +251,7 @@ export class Broker {
   /** Sends one message; the queue comes from `queueId`, else the sharding key, else round-robin. */
   async send(topic: string, m: SendInput): Promise<SendResult> {
     this.#open();
-    const t = this.#topic(topic, true);
-    if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${topic}" is read-only`);
-    const body = typeof m.body === 'string' ? Buffer.byteLength(m.body) : m.body.byteLength;
-    const max = this.store.options.maxMessageSize;
-    if (body > max)
-      throw new MqgateError(
-        'MQ_ERR_MESSAGE_TOO_LARGE',
-        `the body has ${body} bytes, at most ${max} are allowed`,
-        {
-          details: { size: body, maxMessageSize: max },
-        },
-      );
-    const queueId = this.#queueFor(t, m);
-    const input = toStoreInput(topic, queueId, m);
-    const level = m.delayLevel === undefined ? undefined : this.#delayLevel(m.delayLevel);
-    const deliverAt =
-      level === undefined && m.deliverAt !== undefined ? this.#deliverAt(m.deliverAt) : undefined;
-    if (level !== undefined || (deliverAt !== undefined && deliverAt > Date.now())) {
-      const record =
-        level === undefined ? timerRecord(input, deliverAt as number) : delayedRecord(input, level);
-      this.topics.system(record.topic);
-      const r = toSendResult(topic, await this.store.putMessage(record));
-      const due = level === undefined ? (deliverAt as number) : Date.now() + this.levels.delayOf(level);
-      return { ...r, queueId, queueOffset: -1, deliverAt: due };
-    }
-    return toSendResult(topic, await this.store.putMessage(input));
+    return this.#producer.send(this.#topic(topic, true), m);
   }
 
   // ------------------------------------------------------------------ transactions
@@ -336,7 +275,7 @@ export class Broker {
     const t = this.#topic(topic, true);
     if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${topic}" is read-only`);
     checkGroupName(producerGroup);
-    const queueId = this.#queueFor(t, m);
+    const queueId = this.#producer.queueFor(t, m);
     const r = await tx.prepare(toStoreInput(topic, queueId, m), producerGroup);
     return { ...r, topic, queueId };
   }
@@ -365,28 +304,6 @@ export class Broker {
     return { ...this.#transactions().stats };
   }
 
-  /** Levels above the last are the last (RocketMQ clamps); below 1 is an error. */
-  #delayLevel(level: number): number {
-    if (!Number.isInteger(level) || level < 1)
-      throw new MqgateError(
-        'MQ_ERR_DELAY_LEVEL_INVALID',
-        `${level} is not a level: use 1..${this.levels.count}`,
-      );
-    return Math.min(level, this.levels.count);
-  }
-
-  #deliverAt(at: number): number {
-    if (!Number.isSafeInteger(at) || at < 0)
-      throw new MqgateError('MQ_ERR_DELIVER_AT_INVALID', `${at} is not a time in ms since the epoch`);
-    const ahead = at - Date.now();
-    if (ahead > this.options.maxTimerDelayMs)
-      throw new MqgateError(
-        'MQ_ERR_DELIVER_AT_INVALID',
-        `${new Date(at).toISOString()} is ${Math.round(ahead / 60_000)} minutes ahead; at most ${Math.round(this.options.maxTimerDelayMs / 60_000)} are allowed (maxTimerDelayMs)`,
-      );
-    return at;
-  }
-
   /** Messages waiting in the scheduler, and the lateness of those delivered. */
   scheduleStats(): {
     levels: number[];
@@ -399,19 +316,6 @@ export class Broker {
       delivered: this.#scheduler.delivered,
       lateness: this.#scheduler.lateness.summary(),
     };
-  }
-
-  #queueFor(t: TopicConfig, m: SendInput): number {
-    if (m.queueId !== undefined) {
-      if (!Number.isInteger(m.queueId) || m.queueId < 0 || m.queueId >= t.queues)
-        throw new MqgateError(
-          'MQ_ERR_QUEUE_INVALID',
-          `topic "${t.name}" has queues 0..${t.queues - 1}, not ${m.queueId}`,
-        );
-      return m.queueId;
-    }
-    if (m.shardingKey !== undefined) return shardingQueue(m.shardingKey, t.queues, this.options.shardingHash);
-    return this.#rr.pick(t.name, t.queues);
   }
 
   // ------------------------------------------------------------------ POP
@@ -609,11 +513,7 @@ export class Broker {
     if (m === undefined) throw new MqgateError('MQ_ERR_MSG_NOT_FOUND', `${msgId} in the DLQ of "${group}"`);
     const topic = m.properties[Prop.DLQ_ORIGIN_TOPIC] ?? m.topic;
     const t = this.#topic(topic, true);
-    const key = m.properties[Prop.SHARDING_KEY];
-    const queueId =
-      key === undefined
-        ? this.#rr.pick(t.name, t.queues)
-        : shardingQueue(key, t.queues, this.options.shardingHash);
+    const queueId = this.#producer.queueFor(t, { shardingKey: m.properties[Prop.SHARDING_KEY] });
     return toSendResult(t.name, await this.store.putMessage(resentMessage(m, queueId)));
   }
 }
