@@ -1,6 +1,7 @@
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import type { DelayLevels } from '../delay-levels.js';
 import type { GroupConfig } from '../group-registry.js';
+import { movedMessage, without } from '../moved-message.js';
 import { Prop, dlqTopic, retryTopic } from '../system-topics.js';
 
 /** RocketMQ: the first retry is level 3 (10 s), each further one a level later. */
@@ -24,27 +25,14 @@ export function originTopic(m: StoredMessage): string {
   return m.properties[Prop.RETRY_TOPIC] ?? m.topic;
 }
 
-function carried(
-  m: StoredMessage,
-): Pick<MessageInput, 'body' | 'tag' | 'keys' | 'msgId' | 'bornTimestamp' | 'flag'> {
-  return {
-    body: m.body,
-    tag: m.tag,
-    keys: m.keys,
-    msgId: m.msgId,
-    bornTimestamp: m.bornTimestamp,
-    flag: m.flag,
-  };
-}
-
 /** The copy of a failed message written to `%RETRY%{group}` (same msgId, reconsumeTimes + 1). */
 export function retryMessage(group: string, m: StoredMessage): MessageInput {
   const reconsumeTimes = m.reconsumeTimes + 1;
-  return {
-    ...carried(m),
+  return movedMessage(m, {
     topic: retryTopic(group),
     queueId: 0,
     reconsumeTimes,
+    sysFlag: 0,
     properties: {
       ...m.properties,
       [Prop.RETRY_TOPIC]: originTopic(m),
@@ -52,23 +40,22 @@ export function retryMessage(group: string, m: StoredMessage): MessageInput {
       [Prop.RECONSUME_TIME]: String(reconsumeTimes),
       [Prop.CONSUMER_GROUP]: group,
     },
-  };
+  });
 }
 
 /** The copy of a message that ran out of retries, written to `%DLQ%{group}`. */
 export function deadLetterMessage(group: string, m: StoredMessage): MessageInput {
-  return {
-    ...carried(m),
+  return movedMessage(m, {
     topic: dlqTopic(group),
     queueId: 0,
-    reconsumeTimes: m.reconsumeTimes,
+    sysFlag: 0,
     properties: {
       ...m.properties,
       [Prop.DLQ_ORIGIN_TOPIC]: originTopic(m),
       [Prop.DLQ_ORIGIN_MESSAGE_ID]: m.properties[Prop.ORIGIN_MESSAGE_ID] ?? m.msgId,
       [Prop.CONSUMER_GROUP]: group,
     },
-  };
+  });
 }
 
 const CLEARED_ON_RESEND: readonly string[] = [
@@ -82,13 +69,11 @@ const CLEARED_ON_RESEND: readonly string[] = [
 
 /** A dead-lettered message sent back to its original topic with a fresh reconsume count. */
 export function resentMessage(m: StoredMessage, queueId: number): MessageInput {
-  const properties: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.properties)) if (!CLEARED_ON_RESEND.includes(k)) properties[k] = v;
-  return {
-    ...carried(m),
+  return movedMessage(m, {
     topic: m.properties[Prop.DLQ_ORIGIN_TOPIC] ?? m.topic,
     queueId,
     reconsumeTimes: 0,
-    properties,
-  };
+    sysFlag: 0,
+    properties: without(m.properties, CLEARED_ON_RESEND),
+  });
 }
