@@ -14,7 +14,7 @@ import { PushConsumers } from './consume/push.js';
 import { ReceiptHandles } from './consume/receipt-handle.js';
 import type { Subscription } from './consume/subscription.js';
 import { DelayLevels } from './delay-levels.js';
-import type { CompiledFilter } from './filter/index.js';
+import type { CompiledFilter, FilterSpec } from './filter/index.js';
 import { compileFilter } from './filter/index.js';
 import type { GroupConfig, GroupUpdate } from './group-registry.js';
 import { ConsumeMode, GroupRegistry } from './group-registry.js';
@@ -58,6 +58,7 @@ export class Broker {
   readonly #poll = new LongPoll();
   readonly #offsets: OffsetAdmin;
   readonly #producer: Producer;
+  readonly #filters = new Map<string, CompiledFilter>();
   readonly #services: LoopService[];
   readonly #offArrival: () => void;
   readonly #scheduler: Scheduler;
@@ -345,7 +346,7 @@ export class Broker {
         'MQ_ERR_GROUP_INVALID',
         `waitMs must be 0..${this.options.maxWaitMs}, got ${waitMs}`,
       );
-    const filter: CompiledFilter | undefined = o.filter === undefined ? undefined : compileFilter(o.filter);
+    const filter = o.filter === undefined ? undefined : this.#compiled(o.filter);
     const deadline = Date.now() + waitMs;
     const queueIds = Array.from({ length: t.queues }, (_, i) => i);
     const watch = [t.name, retryTopic(g.name)];
@@ -364,6 +365,21 @@ export class Broker {
       if (got.length > 0 || left <= 0 || this.#closed || o.signal?.aborted === true) return got;
       await this.#poll.wait(watch, left, o.signal);
     }
+  }
+
+  /**
+   * A filter compiled once and kept (the last 256 distinct ones): a POP consumer sends its
+   * expression with every receive, and parsing SQL92 each time would be work done again.
+   */
+  #compiled(spec: FilterSpec): CompiledFilter {
+    const key = `${String(spec.type)}\u0000${spec.expression ?? ''}`;
+    let f = this.#filters.get(key);
+    if (f === undefined) {
+      f = compileFilter(spec);
+      this.#filters.set(key, f);
+      if (this.#filters.size > 256) this.#filters.delete(this.#filters.keys().next().value as string);
+    }
+    return f;
   }
 
   #checkInvisible(ms: number): number {
@@ -411,7 +427,7 @@ export class Broker {
     this.#open();
     const g = this.#group(group);
     const t = this.#topic(topic, false);
-    const filter = o.filter === undefined ? undefined : compileFilter(o.filter);
+    const filter = o.filter === undefined ? undefined : this.#compiled(o.filter);
     const credit = o.credit ?? this.options.defaultCredit;
     if (!Number.isInteger(credit) || credit < 1 || credit > 10_000)
       throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be 1..10000, got ${credit}`);

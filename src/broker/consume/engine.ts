@@ -100,13 +100,6 @@ export class ConsumeEngine {
     this.#due.stop();
   }
 
-  /** In-flight deliveries waiting for their invisible time. */
-  get inflightCount(): number {
-    let n = 0;
-    for (const c of this.#state.all()) n += c.inflight.size;
-    return n;
-  }
-
   /** The cursor of a queue, created at the group's start position on first use. */
   async cursor(key: CursorKey, group: GroupConfig): Promise<QueueCursor> {
     const c = this.#state.get(key);

@@ -48,10 +48,4 @@ export class LongPoll {
   notifyAll(): void {
     for (const set of [...this.#byTopic.values()]) for (const w of [...set]) w.wake();
   }
-
-  get waiting(): number {
-    let n = 0;
-    for (const set of this.#byTopic.values()) n += set.size;
-    return n;
-  }
 }

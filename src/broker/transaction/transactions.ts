@@ -299,11 +299,6 @@ export class TransactionService {
       this.#state.set(half.queueOffset, { op: 'CHECKED', checkTimes: checkTimes + 1 });
     }
   }
-
-  /** How often a pending half message was checked (tests, admin). */
-  checkTimes(halfOffset: number): number {
-    return this.#state.get(halfOffset)?.checkTimes ?? 0;
-  }
 }
 
 const RECENT_HALVES = 10_000;
