@@ -22,16 +22,24 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: [
-            'test/integration/**/*.test.ts',
-            'test/conformance/**/*.test.ts',
-            'test/e2e/**/*.test.ts',
-          ],
+          include: ['test/integration/**/*.test.ts', 'test/conformance/**/*.test.ts'],
+          exclude: ['test/integration/api/**'],
           globalSetup: ['test/setup/brokers.global.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // the brokers are shared, CPU is scarce (2 cores): one test file at a time
           fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // the gateway's own API over real sockets (in-process server, or the built CLI for
+          // test/e2e): no broker needed
+          name: 'api',
+          include: ['test/integration/api/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
     ],

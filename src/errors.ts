@@ -53,6 +53,19 @@ export const ErrorCodes = {
   MQ_ERR_SUBSCRIPTION_CLOSED: { statusCode: 409, retriable: false, message: 'subscription closed: %s' },
   MQ_ERR_BROKER_CLOSED: { statusCode: 503, retriable: true, message: 'broker is closed: %s' },
   MQ_ERR_FILTER_INVALID: { statusCode: 400, retriable: false, message: 'invalid filter expression: %s' },
+  MQ_ERR_BAD_REQUEST: { statusCode: 400, retriable: false, message: 'bad request: %s' },
+  MQ_ERR_NOT_FOUND: { statusCode: 404, retriable: false, message: 'not found: %s' },
+  MQ_ERR_METHOD_NOT_ALLOWED: { statusCode: 405, retriable: false, message: 'method not allowed: %s' },
+  MQ_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    statusCode: 415,
+    retriable: false,
+    message: 'unsupported media type: %s',
+  },
+  MQ_ERR_UNAUTHORIZED: { statusCode: 401, retriable: false, message: 'unauthorized: %s' },
+  MQ_ERR_FORBIDDEN: { statusCode: 403, retriable: false, message: 'forbidden: %s' },
+  MQ_ERR_RATE_LIMITED: { statusCode: 429, retriable: true, message: 'rate limit exceeded: %s' },
+  MQ_ERR_SHUTTING_DOWN: { statusCode: 503, retriable: true, message: 'shutting down: %s' },
+  MQ_ERR_INTERNAL: { statusCode: 500, retriable: true, message: 'internal error: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `mqgate` command. Today it inspects an embedded store; `serve`, `send`, `consume` and
- * the admin commands come with the API (see README, "Status").
+ * The `mqgate` command: `serve` runs the gateway; `store check` inspects an embedded store.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isMqgateError } from '../errors.js';
 import { MessageStore } from '../store/index.js';
+import { serveMain } from './serve.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -18,12 +18,31 @@ function positiveInt(v: string): number {
   return n;
 }
 
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535');
+  return n;
+}
+
 const program = new Command()
   .name('mqgate')
   .description('A message gateway with Apache RocketMQ semantics')
   .version(pkg.version)
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program
+  .command('serve')
+  .description('run the gateway: REST and WebSocket on one port, over the embedded log')
+  .option('--config <file>', 'YAML config file (default: config/mqgate.yaml when present)')
+  .option('--data-dir <dir>', 'store directory (store.dataDir)')
+  .option('--host <host>', 'address to bind (server.host)')
+  .option('--port <port>', 'port to listen on (server.port)', portNumber)
+  .option('--insecure', 'allow a non-loopback address without API keys')
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+  .action(async (opts: Parameters<typeof serveMain>[0]) => {
+    await serveMain(opts);
+  });
 
 const store = program.command('store').description('work with an embedded store directory');
 

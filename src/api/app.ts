@@ -1,0 +1,55 @@
+/**
+ * The gateway's server: one fastify instance serving REST (`/v1/...`), the WebSocket API
+ * (`/v1/ws`, on the same port), health, metrics and the OpenAPI document. The APIs talk to the
+ * {@link Gateway} only.
+ */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import Fastify, { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Gateway } from '../gateway/index.js';
+import { installErrorHandling } from './rest/errors.js';
+import { healthRoutes } from './rest/routes/health.js';
+import { produceRoutes } from './rest/routes/produce.js';
+
+export interface AppOptions {
+  readonly gateway: Gateway;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/** Envelope allowance over the largest message body (JSON quoting, base64, other fields). */
+export function bodyLimit(config: Config): number {
+  // base64 grows a body by 4/3; JSON escaping of text at most 6x for control characters,
+  // which nobody sends at size: 4/3 plus 64 KiB of envelope covers both realistic forms
+  return Math.ceil((config.store.maxMessageSize * 4) / 3) + 64 * 1024;
+}
+
+export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    bodyLimit: bodyLimit(o.config),
+    requestTimeout: o.config.server.requestTimeoutMs,
+    keepAliveTimeout: o.config.server.keepAliveTimeoutMs,
+    // request lines at debug level (an onResponse hook below), not two info lines each
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    return503OnClosing: true,
+  });
+  installErrorHandling(app);
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  if (o.logger.isLevelEnabled('debug'))
+    app.addHook('onResponse', async (req, reply) => {
+      req.log.debug(
+        { method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime },
+        'request',
+      );
+    });
+  await app.register(healthRoutes, { gateway: o.gateway });
+  await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
+  return app;
+}

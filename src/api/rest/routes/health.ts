@@ -1,0 +1,25 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Gateway } from '../../../gateway/index.js';
+
+/** `/healthz`: the process answers. `/readyz`: every backend is up and the gateway is not closing. */
+export const healthRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (app, { gateway }) => {
+  const Status = {
+    type: 'object',
+    properties: {
+      status: { type: 'string' },
+      backends: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    },
+  } as const;
+  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Status } } }, async () => ({
+    status: 'ok',
+  }));
+  app.get(
+    '/readyz',
+    { schema: { tags: ['health'], response: { 200: Status, 503: Status } } },
+    async (_req, reply) => {
+      const backends = gateway.backends().map((b) => ({ name: b.name, status: b.status }));
+      const ready = !gateway.closed && backends.every((b) => b.status === 'up');
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', backends });
+    },
+  );
+};

@@ -1,0 +1,120 @@
+/**
+ * `mqgate serve`: loads the configuration, opens the gateway (the embedded log recovers on
+ * open), serves REST and WebSocket on one port, logs the URL of `/docs`. SIGINT or SIGTERM
+ * stops accepting, drains connections (up to server.shutdownTimeoutMs), flushes the store and
+ * exits 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import type { ConfigLayer } from '../config/load.js';
+import { loadConfig, redactConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { MqgateError } from '../errors.js';
+import { Gateway } from '../gateway/index.js';
+import { createLogger } from '../observability/log.js';
+
+export interface ServeFlags {
+  config?: string;
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  insecure?: boolean;
+  logLevel?: string;
+}
+
+export interface Running {
+  readonly app: FastifyInstance;
+  readonly gateway: Gateway;
+  readonly config: Config;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export function flagLayer(f: ServeFlags): ConfigLayer {
+  const server: ConfigLayer = {};
+  if (f.host !== undefined) server.host = f.host;
+  if (f.port !== undefined) server.port = f.port;
+  if (f.insecure === true) server.insecure = true;
+  const out: ConfigLayer = { server };
+  if (f.dataDir !== undefined) out.store = { dataDir: f.dataDir };
+  if (f.logLevel !== undefined) out.log = { level: f.logLevel };
+  return out;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/** Starts a gateway; the caller owns the process (signals are wired by {@link serveMain}). */
+export async function startServer(config: Config): Promise<Running> {
+  const log = createLogger(config.log);
+  if (!isLoopback(config.server.host) && config.auth.keys.length === 0 && !config.server.insecure)
+    throw new MqgateError(
+      'MQ_ERR_CONFIG_INVALID',
+      `server.host ${config.server.host} is not loopback and auth.keys is empty: add API keys or pass --insecure`,
+    );
+  log.debug({ config: redactConfig(config) }, 'configuration');
+  const gateway = await Gateway.open(config, log);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ gateway, config, logger: log });
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (e) {
+    await gateway.close();
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host}:${port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      const timer = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+        await gateway.close();
+      }
+    })());
+  return { app, gateway, config, url, stop };
+}
+
+/** The `serve` command: start, log where, stop cleanly on SIGINT/SIGTERM. */
+export async function serveMain(flags: ServeFlags): Promise<void> {
+  const { config, file } = loadConfig({ file: flags.config, overrides: flagLayer(flags) });
+  const running = await startServer(config);
+  const log = running.gateway.log;
+  log.info(
+    {
+      url: running.url,
+      docs: `${running.url}/docs`,
+      dataDir: config.store.dataDir,
+      config: file ?? 'defaults',
+    },
+    `mqgate listening on ${running.url} (API docs: ${running.url}/docs)`,
+  );
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      log.info({ signal: sig }, 'shutting down: draining connections, flushing the store');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      running.stop().then(
+        () => {
+          log.info('stopped');
+          resolve();
+        },
+        (e: unknown) => {
+          log.error({ err: e }, 'shutdown failed');
+          process.exitCode = 1;
+          resolve();
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

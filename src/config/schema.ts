@@ -1,0 +1,208 @@
+/**
+ * The gateway's configuration: one JSON schema (written with TypeBox), from which the types
+ * are derived and against which ajv validates the YAML file, the `MQGATE_*` environment and
+ * the command-line flags. Every property has its default inline; `additionalProperties:
+ * false` everywhere, so a misspelt key is an error that names it. `config/mqgate.schema.json`
+ * is this schema, written out by `npm run config:schema` (a test keeps the two equal).
+ */
+import type { Static } from 'typebox';
+import { Type } from 'typebox';
+
+const ms = (description: string, def: number, minimum = 0) =>
+  Type.Integer({ minimum, default: def, description: `${description} (ms)` });
+
+const section = <T extends Parameters<typeof Type.Object>[0]>(description: string, props: T) =>
+  Type.Object(props, { additionalProperties: false, default: {}, description });
+
+export const ServerSchema = section('The HTTP and WebSocket listener.', {
+  host: Type.String({
+    default: '127.0.0.1',
+    minLength: 1,
+    description: 'Address to bind. Anything other than loopback needs API keys (auth.keys) or --insecure.',
+  }),
+  port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8080,
+    description: 'TCP port (0: any free port).',
+  }),
+  insecure: Type.Boolean({
+    default: false,
+    description: 'Allow binding a non-loopback address without API keys.',
+  }),
+  shutdownTimeoutMs: ms('How long SIGINT/SIGTERM waits for connections to drain', 10_000),
+  requestTimeoutMs: ms('Longest a request may take (long polls included); 0 = none', 60_000),
+  keepAliveTimeoutMs: ms('Idle keep-alive connection timeout', 72_000),
+});
+
+export const StoreSchema = section('The embedded log (the `local` backend).', {
+  dataDir: Type.String({
+    minLength: 1,
+    default: './data',
+    description: 'Directory of the log and the broker state.',
+  }),
+  flushDiskType: Type.Union([Type.Literal('ASYNC_FLUSH'), Type.Literal('SYNC_FLUSH')], {
+    default: 'ASYNC_FLUSH',
+    description: 'ASYNC_FLUSH acks once written to the OS; SYNC_FLUSH after fdatasync (group commit).',
+  }),
+  flushIntervalMs: ms('ASYNC_FLUSH: fsync period', 500, 1),
+  syncFlushTimeoutMs: ms('SYNC_FLUSH: answer FLUSH_DISK_TIMEOUT after', 5000, 1),
+  maxMessageSize: Type.Integer({
+    minimum: 1,
+    maximum: 64 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+    description: 'Largest message body in bytes.',
+  }),
+  segmentSize: Type.Integer({
+    minimum: 1024 * 1024,
+    default: 1024 * 1024 * 1024,
+    description: 'CommitLog segment size in bytes (fixed when a store is created).',
+  }),
+  fileReservedTimeMs: ms('Segments older than this are deleted', 72 * 3_600_000, 1),
+});
+
+export const BrokerSchema = section('RocketMQ semantics over the log.', {
+  autoCreateTopics: Type.Boolean({
+    default: true,
+    description: "Create a topic on its first send (RocketMQ's autoCreateTopicEnable).",
+  }),
+  autoCreateGroups: Type.Boolean({ default: true, description: 'Create a group on its first use.' }),
+  defaultTopicQueues: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    default: 4,
+    description: 'Queues of an auto-created topic.',
+  }),
+  delayLevels: Type.String({
+    minLength: 1,
+    default: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
+    description: 'Delay level table (units ms s m h d), as messageDelayLevel.',
+  }),
+  shardingHash: Type.Union([Type.Literal('consistent'), Type.Literal('java-mod')], {
+    default: 'consistent',
+    description: 'How a sharding key picks its queue: RocketMQ 5 (consistent) or 4.x (java-mod).',
+  }),
+  minInvisibleMs: ms('Shortest invisible duration of a receive', 10_000, 1),
+  maxInvisibleMs: ms('Longest invisible duration', 43_200_000, 1),
+  defaultInvisibleMs: ms('Invisible duration of a receive that gives none', 30_000, 1),
+  maxWaitMs: ms('Longest long-poll wait', 30_000),
+  consumerExpiryMs: ms('A push consumer not heard from for this long leaves its group', 120_000, 1),
+  pushAckTimeoutMs: ms('A pushed message unsettled this long is redelivered', 60_000, 1),
+  defaultCredit: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 32,
+    description: 'Push credit when a subscriber gives none.',
+  }),
+  maxTimerDelayMs: ms('Furthest a deliverAt may lie ahead', 3 * 86_400_000, 1),
+  transactionTimeoutMs: ms('Half messages younger than this are not checked back', 6000),
+  transactionCheckIntervalMs: ms('How often pending half messages are checked back', 30_000, 1),
+  transactionCheckMax: Type.Integer({
+    minimum: 0,
+    default: 15,
+    description: 'Checks before a half message is discarded.',
+  }),
+});
+
+export const ApiSchema = section('REST and WebSocket behaviour.', {
+  idempotencyWindowMs: ms('How long an Idempotency-Key returns its first result', 600_000),
+  idempotencyMaxKeys: Type.Integer({
+    minimum: 0,
+    default: 100_000,
+    description: 'Idempotency keys remembered at most.',
+  }),
+  checkTimeoutMs: ms('Transaction check-back: HTTP callback timeout', 3000, 1),
+  checkRetries: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 2,
+    description: 'Transaction check-back: retries of a failed callback within one check.',
+  }),
+  wsMaxPayloadBytes: Type.Integer({
+    minimum: 1024,
+    default: 6 * 1024 * 1024,
+    description: 'Largest WebSocket frame accepted.',
+  }),
+  wsHeartbeatMs: ms('WebSocket ping period; a connection missing two pongs is closed', 30_000, 1),
+  wsMaxBufferedBytes: Type.Integer({
+    minimum: 1024,
+    default: 8 * 1024 * 1024,
+    description: 'Pushing to a WebSocket pauses while this much is buffered for it.',
+  }),
+  docs: Type.Boolean({ default: true, description: 'Serve /docs (Swagger UI) and /openapi.json.' }),
+});
+
+export const ApiKeySchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Who the key belongs to (logs, metrics).' }),
+    key: Type.Optional(Type.String({ minLength: 16, description: 'The key in clear (prefer keyHash).' })),
+    keyHash: Type.Optional(
+      Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'sha256:<hex> of the key.' }),
+    ),
+    admin: Type.Boolean({ default: false, description: 'May use the admin routes.' }),
+    topics: Type.Record(
+      Type.String(),
+      Type.Union([Type.Literal('PUB'), Type.Literal('SUB'), Type.Literal('PUB|SUB'), Type.Literal('DENY')]),
+      {
+        default: {},
+        description: 'Topic name (or *) -> PUB, SUB, PUB|SUB or DENY.',
+      },
+    ),
+    groups: Type.Record(Type.String(), Type.Union([Type.Literal('SUB'), Type.Literal('DENY')]), {
+      default: {},
+      description: 'Group name (or *) -> SUB or DENY.',
+    }),
+    rateLimit: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Requests per rateWindowMs for this key.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AuthSchema = section('Access control modelled on RocketMQ ACL.', {
+  keys: Type.Array(ApiKeySchema, {
+    default: [],
+    description: 'API keys; none means auth is off (loopback only).',
+  }),
+  rateLimit: Type.Integer({
+    minimum: 1,
+    default: 100_000,
+    description: 'Requests per rateWindowMs per key by default.',
+  }),
+  rateWindowMs: ms('Rate limit window', 1000, 1),
+});
+
+export const LogSchema = section('Logging (pino).', {
+  level: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], {
+    default: 'auto',
+    description: 'Human-readable lines; auto = when stdout is a TTY.',
+  }),
+});
+
+export const MetricsSchema = section('Prometheus metrics at /metrics.', {
+  enabled: Type.Boolean({ default: true }),
+});
+
+export const ConfigSchema = Type.Object(
+  {
+    server: ServerSchema,
+    store: StoreSchema,
+    broker: BrokerSchema,
+    api: ApiSchema,
+    auth: AuthSchema,
+    log: LogSchema,
+    metrics: MetricsSchema,
+  },
+  {
+    additionalProperties: false,
+    $id: 'https://mqgate.dev/schema/config.json',
+    title: 'mqgate configuration',
+  },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ApiKeyConfig = Static<typeof ApiKeySchema>;
