@@ -7,6 +7,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isMqgateError } from '../errors.js';
 import { MessageStore } from '../store/index.js';
 import { serveMain } from './serve.js';
+import { UsageError, registerClientCommands } from './commands/client-commands.js';
+import { MqgateClientError } from '../client/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -43,6 +45,8 @@ program
   .action(async (opts: Parameters<typeof serveMain>[0]) => {
     await serveMain(opts);
   });
+
+registerClientCommands(program);
 
 const store = program.command('store').description('work with an embedded store directory');
 
@@ -84,6 +88,15 @@ try {
   await program.parseAsync();
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof UsageError) {
+    console.error(`mqgate: ${err.message}`);
+    process.exit(2);
+  }
+  if (err instanceof MqgateClientError) {
+    // the server refused what was asked (4xx): a usage error; unreachable or 5xx: a failure
+    console.error(`mqgate: ${err.message} (${err.code})`);
+    process.exit(err.status >= 400 && err.status < 500 ? 2 : 1);
+  }
   if (isMqgateError(err)) {
     console.error(`mqgate: ${err.message} (${err.code})`);
     process.exit(err.statusCode < 500 || err.code === 'MQ_ERR_CONFIG_INVALID' ? 2 : 1);
