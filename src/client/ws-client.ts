@@ -142,21 +142,7 @@ export class MqgateSocket {
 
   /** Sends a frame with a fresh id and waits for the answer with that id. */
   call(frame: Record<string, unknown>): Promise<Frame> {
-    const id = `c${++this.#seq}`;
-    return new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(
-          new MqgateClientError(
-            'MQ_ERR_TIMEOUT',
-            `no answer to ${String(frame.op)} within ${this.#timeoutMs} ms`,
-            0,
-          ),
-        );
-      }, this.#timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
-      this.#ws.send(JSON.stringify({ ...frame, id }));
-    });
+    return this.#callWithId(`c${++this.#seq}`, frame);
   }
 
   async publish(topic: string, message: MessageInput): Promise<SendResult> {
