@@ -1,0 +1,34 @@
+/** Starts bench/http-server.ts in a child process and waits for its `READY <url>` line. */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+
+export interface BenchServer {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function startBenchServer(mode: 'bare' | 'mqgate'): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.once('exit', (code) => reject(new Error(`bench server (${mode}) exited with ${code}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\S+)/.exec(buf);
+      if (m === null) return;
+      child.removeAllListeners('exit');
+      resolve({
+        url: m[1] as string,
+        child,
+        stop: () =>
+          new Promise<void>((done) => {
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * The server side of bench/http and bench/ws, run in its own process so the load generator
+ * does not share its event loop: `bare` is a fastify app with one POST route that parses the
+ * JSON body and answers 200 (the baseline), `mqgate` is the gateway (embedded log,
+ * ASYNC_FLUSH, metrics on, auth off). Prints `READY <url>` and runs until killed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
+import { validateConfig } from '../src/config/load.js';
+import { startServer } from '../src/cli/serve.js';
+
+const mode = process.argv[2] ?? 'mqgate';
+
+if (mode === 'bare') {
+  const app = Fastify({ logger: false });
+  app.post('/bare', async () => ({}));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const a = app.server.address();
+  console.log(`READY http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}`);
+} else {
+  const dataDir = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'mqgate-bench-http-'));
+  const config = validateConfig({
+    server: { host: '127.0.0.1', port: 0 },
+    store: { dataDir, flushDiskType: 'ASYNC_FLUSH' },
+    log: { level: 'warn', pretty: false },
+  });
+  const running = await startServer(config);
+  console.log(`READY ${running.url}`);
+  const stop = (): void => {
+    void running.stop().finally(() => {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
