@@ -124,7 +124,7 @@ export class CommitLog {
     return this.#flushedEnd;
   }
   get fsyncCount(): number {
-    return this.#fsyncCount;
+    return this.#fsyncCount + this.#writer.fsyncs;
   }
 
   /** Opens the existing segments (recovery decides later where valid data ends). */
@@ -338,7 +338,6 @@ export class CommitLog {
         touched.add(seg);
         return { fd: seg.fd, buf: chunk.buf, length: chunk.used, position: chunk.start - seg.start };
       });
-      if (sync) this.#fsyncCount += touched.size;
       const op = this.#writer.write(parts, sync);
       synced = op.synced;
       await op.written;

@@ -11,47 +11,58 @@ import { BLANK_MAGIC, RECORD_MAGIC } from '../message/codec.js';
  * TypeScript sources (tests, benchmarks) and from the built package.
  */
 const SOURCE = String.raw`
-const { parentPort } = require('node:worker_threads');
+const { parentPort, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { crc32 } = require('node:zlib');
 const RECORD = ${RECORD_MAGIC}, BLANK = ${BLANK_MAGIC};
 const fail = (e) => ({ error: String((e && e.message) || e), code: e && e.code });
 const shared = new Map();
-parentPort.on('message', (m) => {
-  const fds = new Set(m.fds || []);
-  if (m.type === 'write') {
-    try {
-      for (const p of m.parts) {
-        if (p.sab !== undefined) shared.set(p.sabId, p.sab);
-        const sab = shared.get(p.sabId);
-        const buf = Buffer.from(sab, p.byteOffset, p.length);
-        const dv = new DataView(sab, p.byteOffset, p.length);
-        for (let o = 0; o + 8 <= p.length; ) {
-          const size = dv.getUint32(o, true);
-          const magic = dv.getUint32(o + 4, true);
-          if (magic === BLANK) break;
-          if (magic !== RECORD || size < 12 || o + size > p.length) throw new Error('internal: bad record in chunk at ' + o);
-          dv.setUint32(o + 8, crc32(buf.subarray(o, o + size)), true);
-          o += size;
-        }
-        for (let done = 0; done < p.length; ) done += fs.writeSync(p.fd, buf, done, p.length - done, p.position + done);
-        fds.add(p.fd);
+function write(m, fds) {
+  try {
+    for (const p of m.parts) {
+      if (p.sab !== undefined) shared.set(p.sabId, p.sab);
+      const sab = shared.get(p.sabId);
+      const buf = Buffer.from(sab, p.byteOffset, p.length);
+      const dv = new DataView(sab, p.byteOffset, p.length);
+      for (let o = 0; o + 8 <= p.length; ) {
+        const size = dv.getUint32(o, true);
+        const magic = dv.getUint32(o + 4, true);
+        if (magic === BLANK) break;
+        if (magic !== RECORD || size < 12 || o + size > p.length) throw new Error('internal: bad record in chunk at ' + o);
+        dv.setUint32(o + 8, crc32(buf.subarray(o, o + size)), true);
+        o += size;
       }
-    } catch (e) {
-      parentPort.postMessage({ id: m.id, stage: 'written', ...fail(e) });
-      return;
+      for (let done = 0; done < p.length; ) done += fs.writeSync(p.fd, buf, done, p.length - done, p.position + done);
+      fds.add(p.fd);
     }
-    parentPort.postMessage({ id: m.id, stage: 'written' });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, stage: 'written', ...fail(e) });
+    return false;
   }
-  if (m.type === 'forget') shared.delete(m.sabId);
-  if (m.sync) {
-    try {
-      for (const fd of fds) fs.fdatasyncSync(fd);
-      parentPort.postMessage({ id: m.id, stage: 'synced' });
-    } catch (e) {
-      parentPort.postMessage({ id: m.id, stage: 'synced', ...fail(e) });
-    }
+  parentPort.postMessage({ id: m.id, stage: 'written' });
+  return true;
+}
+parentPort.on('message', (first) => {
+  // Group commit across rounds: the rounds queued while the last fdatasync ran are written
+  // now and share one fdatasync, instead of one each.
+  const batch = [first];
+  if (first.sync) for (let r; (r = receiveMessageOnPort(parentPort)) !== undefined; ) batch.push(r.message);
+  const fds = new Set();
+  const syncIds = [];
+  for (const m of batch) {
+    if (m.type === 'forget') shared.delete(m.sabId);
+    if (m.type === 'fsync') for (const fd of m.fds) fds.add(fd);
+    if (m.type === 'write' && !write(m, fds)) continue;
+    if (m.sync) syncIds.push(m.id);
   }
+  if (syncIds.length === 0) return;
+  let failure;
+  try {
+    for (const fd of fds) fs.fdatasyncSync(fd);
+  } catch (e) {
+    failure = fail(e);
+  }
+  syncIds.forEach((id, i) => parentPort.postMessage({ id, stage: 'synced', fsyncs: i === 0 ? fds.size : 0, ...failure }));
 });
 `;
 
@@ -66,6 +77,8 @@ export interface WritePart {
 interface Reply {
   id: number;
   stage: 'written' | 'synced';
+  /** fdatasync calls made for this reply (several writes may share one). */
+  fsyncs?: number;
   error?: string;
   code?: string;
 }
@@ -96,6 +109,8 @@ export class WriterThread {
   readonly #sabIds = new WeakMap<ArrayBufferLike, number>();
   #nextSabId = 1;
   readonly #pending = new Map<number, Pending>();
+  /** fdatasync calls the thread made. */
+  fsyncs = 0;
 
   constructor() {
     this.#worker = this.#start();
@@ -113,6 +128,7 @@ export class WriterThread {
   }
 
   #onReply(r: Reply): void {
+    if (r.fsyncs !== undefined) this.fsyncs += r.fsyncs;
     const p = this.#pending.get(r.id);
     if (p === undefined) return;
     const d = r.stage === 'written' ? p.written : p.synced;
