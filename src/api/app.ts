@@ -11,6 +11,7 @@ import type { Gateway } from '../gateway/index.js';
 import { installErrorHandling } from './rest/errors.js';
 import { healthRoutes } from './rest/routes/health.js';
 import { produceRoutes } from './rest/routes/produce.js';
+import { attachWebSocket } from './ws/index.js';
 
 export interface AppOptions {
   readonly gateway: Gateway;
@@ -51,5 +52,6 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     });
   await app.register(healthRoutes, { gateway: o.gateway });
   await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
+  attachWebSocket(app, o);
   return app;
 }

@@ -1,0 +1,418 @@
+/**
+ * One WebSocket client: reads its frames, checks each against its op's schema and the key's
+ * permissions, and runs it on the {@link Gateway}. Publishes run concurrently (pipelining:
+ * results go out as they complete); each subscription streams its deliveries while the socket
+ * is not congested (see {@link Flow}). A bad frame is answered with an error frame and changes
+ * nothing else. When the socket closes, every subscription closes (its unacked messages go
+ * back to the group) and the transaction check channels are removed.
+ */
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { SendResult, Subscription } from '../../broker/index.js';
+import { MqgateError, isMqgateError } from '../../errors.js';
+import type { Gateway } from '../../gateway/index.js';
+import { toMessageJson, toSendInput } from '../../gateway/index.js';
+import type { AccessControl, Principal } from '../access.js';
+import type {
+  AckFrame,
+  ClientFrame,
+  CreditFrame,
+  FrameId,
+  NackFrame,
+  PublishFrame,
+  SubscribeFrame,
+  UnsubscribeFrame,
+} from './frames.js';
+import { FrameError, errorFrame, okFrame, parseFrame } from './frames.js';
+import { Flow, Hold } from './flow.js';
+import { TxChannel } from './tx-channel.js';
+
+export interface ConnectionOptions {
+  readonly gateway: Gateway;
+  readonly access: AccessControl;
+  readonly principal: Principal;
+  readonly log: Logger;
+  /** Pushing pauses while this much is buffered for the socket (bytes). */
+  readonly maxBufferedBytes: number;
+  /** Reading pauses while this many publishes are in flight... */
+  readonly maxInflight: number;
+  /** ...or while their frames add up to this many bytes. */
+  readonly maxInflightBytes: number;
+  /** A check-back unanswered this long counts UNKNOWN (ms). */
+  readonly checkTimeoutMs: number;
+}
+
+interface Sub {
+  readonly id: FrameId;
+  readonly sub: Subscription;
+  /** `{"op":"message","subscription":<id>,"message":` */
+  readonly prefix: string;
+  readonly backend: string;
+  /** Unsubscribed or the connection closed: stop quietly. */
+  done: boolean;
+}
+
+/** A subscription as {@link Connection.stats} shows it. */
+export interface SubscriptionStats {
+  readonly id: FrameId;
+  readonly group: string;
+  readonly topic: string;
+  readonly credit: number;
+  /** Deliveries taken for it and not settled (at most `credit`). */
+  readonly unacked: number;
+}
+
+/** A connection as the WebSocket API's stats show it. */
+export interface ConnectionStats {
+  readonly principal: string;
+  readonly bufferedBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly publishesInFlight: number;
+  readonly readingPaused: boolean;
+  readonly subscriptions: SubscriptionStats[];
+  readonly txGroups: string[];
+  readonly txPending: number;
+}
+
+/** A receipt handle as the broker makes them (five dot-separated numbers). */
+const HANDLE_FORM = /^\d+\.\d+\.\d+\.\d+\.\d+$/;
+
+export class Connection {
+  readonly ws: WebSocket;
+  readonly #o: ConnectionOptions;
+  readonly #flow: Flow;
+  readonly #tx: TxChannel;
+  readonly #subs = new Map<FrameId, Sub>();
+  /** Topics this key may publish to, checked once (only when access control applies). */
+  readonly #pubOk = new Set<string>();
+  readonly #checkAccess: boolean;
+  readonly #send: (text: string) => void;
+  #inflight = 0;
+  #inflightBytes = 0;
+  #framesIn = 0;
+  #alive = true;
+  #lastBuffered = 0;
+  #closed = false;
+
+  constructor(ws: WebSocket, o: ConnectionOptions) {
+    this.ws = ws;
+    this.#o = o;
+    this.#flow = new Flow(ws, o.maxBufferedBytes);
+    this.#send = (text) => this.#flow.send(text);
+    this.#checkAccess = o.access.enabled && !o.principal.admin;
+    this.#tx = new TxChannel({
+      router: o.gateway.txChecks,
+      send: this.#send,
+      mayCheck: (topic) => o.access.allowed(o.principal, { kind: 'topic', name: topic, perm: 'PUB' }),
+      backendOf: (topic) => o.gateway.backendOf(topic),
+      timeoutMs: o.checkTimeoutMs,
+    });
+    ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    ws.on('close', () => this.dispose());
+    ws.on('error', (err) => o.log.debug({ err, principal: o.principal.name }, 'WebSocket error'));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    this.#framesIn++;
+    this.#alive = true;
+    let f: ClientFrame;
+    try {
+      if (isBinary) throw new FrameError(undefined, 'binary frames are not accepted: send JSON text');
+      f = parseFrame(data.toString('utf8'));
+    } catch (e) {
+      this.#error(e instanceof FrameError ? e.frameId : undefined, e);
+      return;
+    }
+    try {
+      switch (f.op) {
+        case 'publish':
+          return this.#publish(f, data.length);
+        case 'subscribe':
+          return this.#subscribe(f);
+        case 'ack':
+          return this.#ack(f);
+        case 'nack':
+          return this.#nack(f);
+        case 'credit':
+          return this.#credit(f);
+        case 'unsubscribe':
+          return this.#unsubscribe(f);
+        case 'txRegister':
+          this.#mayRegister();
+          this.#tx.register(f.producerGroup);
+          return this.#ok(f.id);
+        case 'txResolve':
+          this.#tx.resolve(f);
+          return this.#ok(f.id);
+        case 'ping':
+          return this.#send(
+            f.id === undefined ? '{"op":"pong"}' : `{"id":${JSON.stringify(f.id)},"op":"pong"}`,
+          );
+      }
+    } catch (e) {
+      this.#error(f.id, e);
+    }
+  }
+
+  #ok(id: FrameId | undefined): void {
+    if (id !== undefined) this.#send(okFrame(id));
+  }
+
+  #error(id: FrameId | undefined, e: unknown): void {
+    let err: MqgateError;
+    if (isMqgateError(e)) err = e;
+    else {
+      this.#o.log.error({ err: e, principal: this.#o.principal.name }, 'WebSocket frame failed');
+      err = new MqgateError('MQ_ERR_INTERNAL', 'the frame failed; see the gateway log');
+    }
+    this.#send(errorFrame(id, err));
+  }
+
+  // ---------------------------------------------------------------- produce
+
+  #publish(f: PublishFrame, bytes: number): void {
+    if (this.#checkAccess && !this.#pubOk.has(f.topic)) {
+      this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: f.topic, perm: 'PUB' });
+      this.#pubOk.add(f.topic);
+    }
+    const input = toSendInput(f.message);
+    const id = f.id;
+    this.#inflight++;
+    this.#inflightBytes += bytes;
+    if (this.#inflight >= this.#o.maxInflight || this.#inflightBytes >= this.#o.maxInflightBytes)
+      this.#flow.hold(Hold.INFLIGHT);
+    this.#o.gateway.send(f.topic, input).then(
+      (r) => {
+        this.#published(bytes);
+        this.#send(resultFrame(id, r));
+      },
+      (e: unknown) => {
+        this.#published(bytes);
+        this.#error(id, e);
+      },
+    );
+  }
+
+  #published(bytes: number): void {
+    this.#inflight--;
+    this.#inflightBytes -= bytes;
+    if (this.#inflight < this.#o.maxInflight && this.#inflightBytes < this.#o.maxInflightBytes)
+      this.#flow.release(Hold.INFLIGHT);
+  }
+
+  // ---------------------------------------------------------------- consume
+
+  #subscribe(f: SubscribeFrame): void {
+    if (this.#subs.has(f.id))
+      throw new MqgateError(
+        'MQ_ERR_BAD_REQUEST',
+        `subscription ${JSON.stringify(f.id)} exists on this connection`,
+      );
+    if (this.#checkAccess) {
+      this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: f.topic, perm: 'SUB' });
+      this.#o.access.authorize(this.#o.principal, { kind: 'group', name: f.group });
+    }
+    const sub = this.#o.gateway.subscribe(f.group, f.topic, {
+      filter: f.filter,
+      credit: f.credit,
+      clientId: f.clientId,
+    });
+    const s: Sub = {
+      id: f.id,
+      sub,
+      prefix: `{"op":"message","subscription":${JSON.stringify(f.id)},"message":`,
+      backend: this.#o.gateway.backendOf(f.topic),
+      done: false,
+    };
+    this.#subs.set(f.id, s);
+    this.#ok(f.id);
+    this.#deliver(s).catch((err: unknown) => {
+      this.#o.log.error({ err, group: f.group, topic: f.topic }, 'WebSocket delivery failed');
+      this.#endSub(s);
+    });
+  }
+
+  /**
+   * Streams a subscription's deliveries. Pulls the next one only while the socket is not
+   * congested: the broker holds at most `credit` of them, so nothing piles up here.
+   */
+  async #deliver(s: Sub): Promise<void> {
+    const it = s.sub[Symbol.asyncIterator]();
+    const flow = this.#flow;
+    for (;;) {
+      if (flow.congested) await flow.drained();
+      if (s.done) return;
+      const r = await it.next();
+      if (r.done === true || s.done) break;
+      flow.send(s.prefix + JSON.stringify(toMessageJson(r.value.message, s.backend)) + '}');
+    }
+    if (s.done) return;
+    // the broker ended it (consumer expiry, shutdown): tell the client, forget it
+    this.#endSub(s);
+    this.#send(
+      errorFrame(
+        s.id,
+        new MqgateError('MQ_ERR_SUBSCRIPTION_CLOSED', `subscription ${JSON.stringify(s.id)} ended`),
+      ),
+    );
+  }
+
+  #endSub(s: Sub): void {
+    s.done = true;
+    s.sub.close();
+    if (this.#subs.get(s.id) === s) this.#subs.delete(s.id);
+  }
+
+  #subOf(id: FrameId): Sub {
+    const s = this.#subs.get(id);
+    if (s === undefined)
+      throw new MqgateError(
+        'MQ_ERR_SUBSCRIPTION_CLOSED',
+        `no subscription ${JSON.stringify(id)} on this connection`,
+      );
+    return s;
+  }
+
+  #unsubscribe(f: UnsubscribeFrame): void {
+    this.#endSub(this.#subOf(f.subscription));
+    this.#ok(f.id);
+  }
+
+  #credit(f: CreditFrame): void {
+    const { sub } = this.#subOf(f.subscription);
+    sub.setCredit(sub.credit + f.n);
+    this.#ok(f.id);
+  }
+
+  /** The delivery of a receipt handle among this connection's subscriptions. */
+  #delivery(handle: string): { ack(): boolean; nack(o: { delayLevel?: number }): Promise<boolean> } {
+    for (const s of this.#subs.values()) {
+      const d = s.sub.outstanding.get(handle);
+      if (d !== undefined) return d;
+    }
+    throw unknownHandle(handle);
+  }
+
+  #ack(f: AckFrame): void {
+    if (!this.#delivery(f.receiptHandle).ack()) throw unknownHandle(f.receiptHandle);
+    this.#ok(f.id);
+  }
+
+  #nack(f: NackFrame): void {
+    const d = this.#delivery(f.receiptHandle);
+    const id = f.id;
+    d.nack(f.delayLevel === undefined ? {} : { delayLevel: f.delayLevel }).then(
+      (ok) => (ok ? this.#ok(id) : this.#error(id, unknownHandle(f.receiptHandle))),
+      (e: unknown) => this.#error(id, e),
+    );
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  /**
+   * A check channel sees half messages of the topics its key may publish to (the others are
+   * answered UNKNOWN without it): registering needs PUB on at least one topic, or admin.
+   */
+  #mayRegister(): void {
+    if (!this.#checkAccess) return;
+    const topics = this.#o.principal.key?.topics ?? {};
+    if (Object.values(topics).some((p) => p === 'PUB' || p === 'PUB|SUB')) return;
+    throw new MqgateError(
+      'MQ_ERR_FORBIDDEN',
+      `key "${this.#o.principal.name}" lacks PUB on any topic: txRegister needs PUB (or admin)`,
+    );
+  }
+
+  // ---------------------------------------------------------------- life
+
+  /**
+   * The heartbeat tick: a connection that answered nothing since the last tick is terminated,
+   * unless its reading is paused while it still drains (a slow reader, not a dead one).
+   * @returns false when it was terminated
+   */
+  heartbeat(): boolean {
+    if (this.#closed) return false;
+    const buffered = this.#flow.buffered;
+    if (!this.#alive) {
+      const draining = this.#flow.holding && (!this.#flow.congested || buffered < this.#lastBuffered);
+      if (!draining) {
+        this.#o.log.info({ principal: this.#o.principal.name }, 'WebSocket missed its pong: terminated');
+        this.ws.terminate();
+        this.dispose();
+        return false;
+      }
+    }
+    this.#alive = false;
+    this.#lastBuffered = buffered;
+    this.ws.ping();
+    for (const s of this.#subs.values()) s.sub.heartbeat();
+    return true;
+  }
+
+  /** Closes every subscription (unacked messages go back to the group) and the check channels. */
+  dispose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#subs.values()) {
+      s.done = true;
+      s.sub.close();
+    }
+    this.#subs.clear();
+    this.#tx.dispose();
+    this.#flow.dispose();
+  }
+
+  stats(): ConnectionStats {
+    return {
+      principal: this.#o.principal.name,
+      bufferedBytes: this.#flow.buffered,
+      maxBufferedBytes: this.#flow.maxBuffered,
+      framesIn: this.#framesIn,
+      framesOut: this.#flow.sent,
+      publishesInFlight: this.#inflight,
+      readingPaused: this.#flow.holding,
+      subscriptions: [...this.#subs.values()].map((s) => ({
+        id: s.id,
+        group: s.sub.group,
+        topic: s.sub.topic,
+        credit: s.sub.credit,
+        unacked: s.sub.outstanding.size,
+      })),
+      txGroups: this.#tx.groups,
+      txPending: this.#tx.pending,
+    };
+  }
+}
+
+function resultFrame(id: FrameId, r: SendResult): string {
+  return JSON.stringify({
+    id,
+    op: 'result',
+    msgId: r.msgId,
+    topic: r.topic,
+    queueId: r.queueId,
+    queueOffset: r.queueOffset,
+    status: r.status,
+    deliverAt: r.deliverAt,
+  });
+}
+
+function unknownHandle(handle: string): MqgateError {
+  return HANDLE_FORM.test(handle)
+    ? new MqgateError(
+        'MQ_ERR_RECEIPT_EXPIRED',
+        'no open subscription of this connection holds it (settled, timed out, or its subscription closed)',
+      )
+    : new MqgateError('MQ_ERR_RECEIPT_INVALID', 'not a receipt handle');
+}
