@@ -8,7 +8,9 @@ import { isMqgateError } from '../errors.js';
 import { MessageStore } from '../store/index.js';
 import { serveMain } from './serve.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+// dist/src/cli/main.js when built, src/cli/main.ts under tsx
+const pkgPath = import.meta.url.includes('/dist/') ? '../../../package.json' : '../../package.json';
+const pkg = JSON.parse(readFileSync(new URL(pkgPath, import.meta.url), 'utf8')) as {
   version: string;
 };
 
