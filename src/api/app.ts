@@ -8,7 +8,10 @@ import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/index.js';
+import { Metrics } from '../observability/metrics.js';
+import { installAccessControl } from './rest/auth.js';
 import { installErrorHandling } from './rest/errors.js';
+import { installMetrics, requestId } from './rest/observe.js';
 import { healthRoutes } from './rest/routes/health.js';
 import { produceRoutes } from './rest/routes/produce.js';
 import { attachWebSocket } from './ws/index.js';
@@ -34,12 +37,17 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: o.config.server.keepAliveTimeoutMs,
     // request lines at debug level (an onResponse hook below), not two info lines each
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // x-request-id is honoured when short and plain (src/api/rest/observe.ts), else a UUID
+    requestIdHeader: false,
+    genReqId: requestId,
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
   });
   installErrorHandling(app);
+  // operations (access control, rate limits, metrics): onRoute hooks, so before any route
+  await installAccessControl(app, o.config);
+  installMetrics(app, new Metrics(o.gateway, o.config.metrics), o.config.metrics.enabled);
+  // end of operations
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });

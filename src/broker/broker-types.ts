@@ -40,4 +40,15 @@ export interface GroupView {
   readonly dlqMessages: number;
 }
 
+/** How far one consumer group is behind on one queue (metrics). */
+export interface ConsumerLag {
+  readonly group: string;
+  readonly topic: string;
+  readonly queueId: number;
+  /** Messages from the committed offset to the queue's end (broadcasting: the client furthest behind). */
+  readonly lag: number;
+  /** Messages handed out and not settled yet. */
+  readonly inflight: number;
+}
+
 export const MAX_RECEIVE = 32;

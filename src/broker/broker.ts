@@ -22,10 +22,10 @@ import { checkGroupName, checkTopicName, checkUserTopic } from './names.js';
 import { OffsetAdmin } from './offset-admin.js';
 import type { OffsetTarget, QueueOffset } from './offset-admin.js';
 import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
-import type { GroupView, ReceiveOptions, SubscribeOptions } from './broker-types.js';
+import type { ConsumerLag, GroupView, ReceiveOptions, SubscribeOptions } from './broker-types.js';
 import { MAX_RECEIVE } from './broker-types.js';
 
-export type { GroupView, ReceiveOptions, SubscribeOptions } from './broker-types.js';
+export type { ConsumerLag, GroupView, ReceiveOptions, SubscribeOptions } from './broker-types.js';
 export { MAX_RECEIVE } from './broker-types.js';
 import { resolveBrokerOptions } from './options.js';
 import { Producer } from './producer.js';
@@ -466,6 +466,34 @@ export class Broker {
   async offsets(group: string, topic: string, o: { clientId?: string } = {}): Promise<QueueOffset[]> {
     const g = this.#group(group);
     return this.#offsets.list(g, this.#topic(topic, false), o.clientId ?? '');
+  }
+
+  /**
+   * The lag of every group on every queue of a user topic it has consumed from (committed
+   * offset to the queue's end), read from memory without creating anything; the scan stops at
+   * `limit` rows. Retry cursors are left out (`getGroup` counts the retry topic's messages).
+   */
+  consumerLag(limit = Number.POSITIVE_INFINITY): ConsumerLag[] {
+    const rows = new Map<
+      string,
+      { group: string; topic: string; queueId: number; lag: number; inflight: number }
+    >();
+    for (const c of this.#state.all()) {
+      const k = c.key;
+      if (k.retryOf !== '' || this.groups.get(k.group) === undefined) continue;
+      const t = this.topics.get(k.topic);
+      if (t === undefined || t.system || k.queueId >= t.queues) continue;
+      const lag = c.lag(this.store.maxOffset(k.topic, k.queueId));
+      const id = `${k.group}\u0001${k.topic}\u0001${k.queueId}`;
+      const row = rows.get(id);
+      if (row !== undefined) {
+        row.lag = Math.max(row.lag, lag);
+        row.inflight += c.inflight.size;
+      } else if (rows.size < limit)
+        rows.set(id, { group: k.group, topic: k.topic, queueId: k.queueId, lag, inflight: c.inflight.size });
+      else break;
+    }
+    return [...rows.values()];
   }
 
   /** Sets a group's committed offset on one queue (pull consumers, admin). */

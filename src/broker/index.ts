@@ -1,5 +1,5 @@
 export { Broker, MAX_RECEIVE } from './broker.js';
-export type { ReceiveOptions, SubscribeOptions, GroupView } from './broker.js';
+export type { ReceiveOptions, SubscribeOptions, GroupView, ConsumerLag } from './broker.js';
 export type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
 export { resolveBrokerOptions } from './options.js';
 export type { SendInput, SendResult } from './send.js';

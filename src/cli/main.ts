@@ -10,7 +10,9 @@ import { serveMain } from './serve.js';
 import { UsageError, registerClientCommands } from './commands/client-commands.js';
 import { MqgateClientError } from '../client/index.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+// dist/src/cli/main.js when built, src/cli/main.ts under tsx
+const pkgPath = import.meta.url.includes('/dist/') ? '../../../package.json' : '../../package.json';
+const pkg = JSON.parse(readFileSync(new URL(pkgPath, import.meta.url), 'utf8')) as {
   version: string;
 };
 

@@ -30,6 +30,16 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** The flag behind each configuration path it sets (errors name it). */
+export const FLAG_NAMES: Readonly<Record<string, string>> = {
+  'server.host': '--host',
+  'server.port': '--port',
+  'server.insecure': '--insecure',
+  'store.dataDir': '--data-dir',
+  'log.level': '--log-level',
+};
+
+/** The configuration layer of the `serve` flags. */
 export function flagLayer(f: ServeFlags): ConfigLayer {
   const server: ConfigLayer = {};
   if (f.host !== undefined) server.host = f.host;
@@ -43,6 +53,7 @@ export function flagLayer(f: ServeFlags): ConfigLayer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/** Whether binding `host` keeps the server to this machine. */
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
 }
@@ -85,9 +96,14 @@ export async function startServer(config: Config): Promise<Running> {
 
 /** The `serve` command: start, log where, stop cleanly on SIGINT/SIGTERM. */
 export async function serveMain(flags: ServeFlags): Promise<void> {
-  const { config, file } = loadConfig({ file: flags.config, overrides: flagLayer(flags) });
+  const { config, file, warnings } = loadConfig({
+    file: flags.config,
+    overrides: flagLayer(flags),
+    overrideNames: FLAG_NAMES,
+  });
   const running = await startServer(config);
   const log = running.gateway.log;
+  for (const w of warnings) log.warn(w);
   log.info(
     {
       url: running.url,

@@ -167,15 +167,23 @@ export const AuthSchema = section('Access control modelled on RocketMQ ACL.', {
   rateLimit: Type.Integer({
     minimum: 1,
     default: 100_000,
-    description: 'Requests per rateWindowMs per key by default.',
+    description: 'Requests per rateWindowMs per key by default (rate limits apply when auth is on).',
   }),
   rateWindowMs: ms('Rate limit window', 1000, 1),
 });
 
 export const LogSchema = section('Logging (pino).', {
   level: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
+    { default: 'info', description: 'Lowest level logged.' },
   ),
   pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], {
     default: 'auto',
@@ -184,7 +192,19 @@ export const LogSchema = section('Logging (pino).', {
 });
 
 export const MetricsSchema = section('Prometheus metrics at /metrics.', {
-  enabled: Type.Boolean({ default: true }),
+  enabled: Type.Boolean({ default: true, description: 'Serve GET /metrics (admin when auth is on).' }),
+  maxTopicLabels: Type.Integer({
+    minimum: 1,
+    default: 1000,
+    description:
+      'Topics counted one by one in the per-topic counters; traffic of any further topic is counted as topic="_other".',
+  }),
+  maxLagSeries: Type.Integer({
+    minimum: 0,
+    default: 5000,
+    description:
+      'Consumer lag series (group, topic, queue), and groups, read per scrape at most; 0 turns them off.',
+  }),
 });
 
 export const ConfigSchema = Type.Object(

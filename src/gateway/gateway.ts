@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type {
+  ConsumerLag,
   GroupConfig,
   GroupUpdate,
   GroupView,
@@ -263,5 +264,22 @@ export class Gateway {
 
   resendDeadLetter(group: string, msgId: string): Promise<SendResult> {
     return this.broker.resendDeadLetter(group, msgId);
+  }
+
+  // ---------------------------------------------------------------- observability
+
+  /** Lag per group, topic and queue (at most `limit` rows), read from memory: for metrics. */
+  consumerLag(limit?: number): ConsumerLag[] {
+    return this.broker.consumerLag(limit);
+  }
+
+  /** Messages waiting per delay level, timers, and the lateness of deliveries. */
+  scheduleStats(): ReturnType<Broker['scheduleStats']> {
+    return this.broker.scheduleStats();
+  }
+
+  /** The embedded log's write end, flushed end, lowest offset and fsync count. */
+  storeStats(): ReturnType<Broker['store']['stats']> {
+    return this.broker.store.stats();
   }
 }
