@@ -46,7 +46,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app);
   // operations (access control, rate limits, metrics): onRoute hooks, so before any route
   await installAccessControl(app, o.config);
-  installMetrics(app, new Metrics(o.gateway, o.config.metrics), o.config.metrics.enabled);
+  const metrics = new Metrics(o.gateway, o.config.metrics);
+  installMetrics(app, metrics, o.config.metrics.enabled);
   // end of operations
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
@@ -60,6 +61,6 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     });
   await app.register(healthRoutes, { gateway: o.gateway });
   await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
-  attachWebSocket(app, o);
+  attachWebSocket(app, { ...o, ...(o.config.metrics.enabled ? { metrics } : {}) });
   return app;
 }

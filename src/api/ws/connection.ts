@@ -12,6 +12,7 @@ import type { SendResult, Subscription } from '../../broker/index.js';
 import { MqgateError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import { toMessageJson, toSendInput } from '../../gateway/index.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { AccessControl, Principal } from '../access.js';
 import type {
   AckFrame,
@@ -40,6 +41,8 @@ export interface ConnectionOptions {
   readonly maxInflightBytes: number;
   /** A check-back unanswered this long counts UNKNOWN (ms). */
   readonly checkTimeoutMs: number;
+  /** Counts publishes and deliveries when given. */
+  readonly metrics?: Metrics | undefined;
 }
 
 interface Sub {
@@ -192,9 +195,11 @@ export class Connection {
     this.#inflightBytes += bytes;
     if (this.#inflight >= this.#o.maxInflight || this.#inflightBytes >= this.#o.maxInflightBytes)
       this.#flow.hold(Hold.INFLIGHT);
+    const started = this.#o.metrics === undefined ? 0 : performance.now();
     this.#o.gateway.send(f.topic, input).then(
       (r) => {
         this.#published(bytes);
+        this.#o.metrics?.onSend(f.topic, 1, (performance.now() - started) / 1000, 'ws');
         this.#send(resultFrame(id, r));
       },
       (e: unknown) => {
@@ -256,6 +261,7 @@ export class Connection {
       const r = await it.next();
       if (r.done === true || s.done) break;
       flow.send(s.prefix + JSON.stringify(toMessageJson(r.value.message, s.backend)) + '}');
+      this.#o.metrics?.onDeliver(s.sub.topic, 1);
     }
     if (s.done) return;
     // the broker ended it (consumer expiry, shutdown): tell the client, forget it

@@ -31,6 +31,7 @@ import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema.js';
 import { MqgateError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { AccessControl, Principal } from '../access.js';
 import { createAccessControl } from '../access.js';
 import { errorBody } from '../rest/errors.js';
@@ -58,6 +59,8 @@ export interface WsApiOptions {
   readonly logger: Logger;
   /** The access control to use; made from `config.auth` when not given. */
   readonly access?: AccessControl;
+  /** Counts publishes and deliveries when given. */
+  readonly metrics?: Metrics;
 }
 
 export class WsApi {
@@ -116,6 +119,7 @@ export class WsApi {
         maxInflight: MAX_INFLIGHT,
         maxInflightBytes: config.api.wsMaxBufferedBytes,
         checkTimeoutMs: config.api.checkTimeoutMs,
+        metrics: this.#o.metrics,
       });
       if (this.#closing !== undefined) {
         c.dispose();
