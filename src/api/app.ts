@@ -9,8 +9,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/index.js';
 import { installErrorHandling } from './rest/errors.js';
+import { consumeRoutes } from './rest/routes/consume.js';
+import { groupRoutes } from './rest/routes/groups.js';
 import { healthRoutes } from './rest/routes/health.js';
 import { produceRoutes } from './rest/routes/produce.js';
+import { pullRoutes } from './rest/routes/pull.js';
+import { queryRoutes } from './rest/routes/query.js';
+import { topicRoutes } from './rest/routes/topics.js';
+import { transactionRoutes } from './rest/routes/transactions.js';
 
 export interface AppOptions {
   readonly gateway: Gateway;
@@ -51,5 +57,11 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     });
   await app.register(healthRoutes, { gateway: o.gateway });
   await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
+  await app.register(transactionRoutes, { gateway: o.gateway });
+  await app.register(consumeRoutes, { gateway: o.gateway });
+  await app.register(pullRoutes, { gateway: o.gateway });
+  await app.register(topicRoutes, { gateway: o.gateway });
+  await app.register(groupRoutes, { gateway: o.gateway });
+  await app.register(queryRoutes, { gateway: o.gateway });
   return app;
 }
