@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/index.js';
 import { installErrorHandling } from './rest/errors.js';
+import { registerOpenApi } from './rest/openapi.js';
 import { consumeRoutes } from './rest/routes/consume.js';
 import { groupRoutes } from './rest/routes/groups.js';
 import { healthRoutes } from './rest/routes/health.js';
@@ -55,6 +56,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
         'request',
       );
     });
+  await registerOpenApi(app, o.config);
   await app.register(healthRoutes, { gateway: o.gateway });
   await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
   await app.register(transactionRoutes, { gateway: o.gateway });
