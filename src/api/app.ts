@@ -15,6 +15,13 @@ import { installMetrics, requestId } from './rest/observe.js';
 import { healthRoutes } from './rest/routes/health.js';
 import { produceRoutes } from './rest/routes/produce.js';
 import { attachWebSocket } from './ws/index.js';
+import { registerOpenApi } from './rest/openapi.js';
+import { consumeRoutes } from './rest/routes/consume.js';
+import { groupRoutes } from './rest/routes/groups.js';
+import { pullRoutes } from './rest/routes/pull.js';
+import { queryRoutes } from './rest/routes/query.js';
+import { topicRoutes } from './rest/routes/topics.js';
+import { transactionRoutes } from './rest/routes/transactions.js';
 
 export interface AppOptions {
   readonly gateway: Gateway;
@@ -59,8 +66,15 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
         'request',
       );
     });
+  await registerOpenApi(app, o.config);
   await app.register(healthRoutes, { gateway: o.gateway });
   await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
+  await app.register(transactionRoutes, { gateway: o.gateway });
+  await app.register(consumeRoutes, { gateway: o.gateway });
+  await app.register(pullRoutes, { gateway: o.gateway });
+  await app.register(topicRoutes, { gateway: o.gateway });
+  await app.register(groupRoutes, { gateway: o.gateway });
+  await app.register(queryRoutes, { gateway: o.gateway });
   attachWebSocket(app, { ...o, ...(o.config.metrics.enabled ? { metrics } : {}) });
   return app;
 }

@@ -26,6 +26,7 @@ import { Broker } from '../broker/index.js';
 import type { Config } from '../config/schema.js';
 import { MqgateError } from '../errors.js';
 import type { StoredMessage } from '../message/index.js';
+import { newMsgId } from '../message/index.js';
 import type { GetMessageResult } from '../store/index.js';
 import { toMessageJson } from './message-json.js';
 import { TxCheckRouter } from './tx-check.js';
@@ -61,6 +62,19 @@ const LOCAL_FEATURES: Record<string, FeatureSupport> = {
 };
 
 export type TopicView = NonNullable<ReturnType<Broker['getTopic']>> & { backend: string };
+
+/** RocketMQ's batch limit: at most this many messages in one batch send. */
+export const MAX_BATCH = 1024;
+
+/** Limits the APIs check requests against (from the broker and store options). */
+export interface GatewayLimits {
+  /** Largest message body, and largest total body of a batch (bytes). */
+  readonly maxMessageSize: number;
+  /** Longest long-poll wait of a receive (ms). */
+  readonly maxWaitMs: number;
+  readonly minInvisibleMs: number;
+  readonly maxInvisibleMs: number;
+}
 
 export class Gateway {
   readonly broker: Broker;
@@ -111,6 +125,21 @@ export class Gateway {
     return [{ name: 'local', status: this.#closed ? 'down' : 'up', default: true, features: LOCAL_FEATURES }];
   }
 
+  get limits(): GatewayLimits {
+    const o = this.broker.options;
+    return {
+      maxMessageSize: this.broker.store.options.maxMessageSize,
+      maxWaitMs: o.maxWaitMs,
+      minInvisibleMs: o.minInvisibleMs,
+      maxInvisibleMs: o.maxInvisibleMs,
+    };
+  }
+
+  /** A fresh message id (for a send whose id must be known before it is stored: async mode). */
+  newMsgId(): string {
+    return newMsgId();
+  }
+
   /** The backend a topic lives on. */
   backendOf(_topic: string): string {
     return 'local';
@@ -123,20 +152,46 @@ export class Gateway {
   }
 
   /**
-   * A batch to one topic (RocketMQ's batch rules: no delayed or timed messages). Each message
-   * is checked before any is stored; then all are stored together (one group commit).
+   * A batch to one topic, by RocketMQ's batch rules: 1..{@link MAX_BATCH} messages, none delayed
+   * or timed, bodies together within maxMessageSize. Each message is checked before any is
+   * stored; then all are written concurrently (the store commits them as one group).
+   *
+   * @throws MqgateError `MQ_ERR_MESSAGE_ILLEGAL` (count, delay), `MQ_ERR_MESSAGE_TOO_LARGE`
    */
   async sendBatch(topic: string, messages: readonly SendInput[]): Promise<SendResult[]> {
-    for (const [i, m] of messages.entries())
+    if (messages.length === 0 || messages.length > MAX_BATCH)
+      throw new MqgateError(
+        'MQ_ERR_MESSAGE_ILLEGAL',
+        `a batch holds 1..${MAX_BATCH} messages, not ${messages.length}`,
+      );
+    let total = 0;
+    for (const [i, m] of messages.entries()) {
       if (m.delayLevel !== undefined || m.deliverAt !== undefined)
         throw new MqgateError(
           'MQ_ERR_MESSAGE_ILLEGAL',
           `messages[${i}]: a batch may not hold delayed or timed messages`,
         );
+      total += typeof m.body === 'string' ? Buffer.byteLength(m.body) : m.body.byteLength;
+    }
+    const max = this.limits.maxMessageSize;
+    if (total > max)
+      throw new MqgateError(
+        'MQ_ERR_MESSAGE_TOO_LARGE',
+        `the batch bodies have ${total} bytes together, at most ${max} are allowed`,
+        { details: { size: total, maxMessageSize: max } },
+      );
     return Promise.all(messages.map((m) => this.broker.send(topic, m)));
   }
 
-  prepare(topic: string, producerGroup: string, m: SendInput): ReturnType<Broker['prepare']> {
+  /**
+   * Stores a transactional half message. RocketMQ refuses delayed transactional messages; so
+   * do we, rather than drop the delay silently.
+   *
+   * @throws MqgateError `MQ_ERR_MESSAGE_ILLEGAL` for a delayed or timed message
+   */
+  async prepare(topic: string, producerGroup: string, m: SendInput): ReturnType<Broker['prepare']> {
+    if (m.delayLevel !== undefined || m.deliverAt !== undefined)
+      throw new MqgateError('MQ_ERR_MESSAGE_ILLEGAL', 'a transactional message may not be delayed or timed');
     return this.broker.prepare(topic, producerGroup, m);
   }
 
@@ -217,8 +272,23 @@ export class Gateway {
     return this.broker.topics.list().map((t) => ({ ...t, backend: this.backendOf(t.name) }));
   }
 
-  upsertTopic(name: string, update: TopicUpdate = {}): TopicConfig {
-    return this.broker.upsertTopic(name, update);
+  /**
+   * Creates or changes a topic. `backend` names where it lives; only `local` exists until the
+   * adapters do.
+   *
+   * @throws MqgateError `MQ_ERR_BAD_REQUEST` for a backend the gateway cannot route to
+   */
+  upsertTopic(name: string, update: TopicUpdate & { backend?: string | undefined } = {}): TopicConfig {
+    const { backend, ...rest } = update;
+    if (backend !== undefined && backend !== this.backendOf(name)) {
+      const known = this.backends().map((b) => b.name);
+      throw new MqgateError(
+        'MQ_ERR_BAD_REQUEST',
+        `backend "${backend}" is not available for topic "${name}"; available: ${known.join(', ')}`,
+        { details: { backend, available: known } },
+      );
+    }
+    return this.broker.upsertTopic(name, rest);
   }
 
   getTopic(name: string): TopicView | undefined {

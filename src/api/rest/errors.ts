@@ -54,7 +54,9 @@ function fromFastify(e: FastifyError): MqgateError | undefined {
   return undefined;
 }
 
+/** Installs the error and not-found handlers, and adds the shared `Error` schema (`$ref: 'Error'`). */
 export function installErrorHandling(app: FastifyInstance): void {
+  app.addSchema(ErrorSchema);
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     let e: MqgateError | undefined;
     if (isMqgateError(err)) e = err;

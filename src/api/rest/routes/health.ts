@@ -10,12 +10,22 @@ export const healthRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (app
       backends: { type: 'array', items: { type: 'object', additionalProperties: true } },
     },
   } as const;
-  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Status } } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Status } } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], response: { 200: Status, 503: Status } } },
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: every backend is up and the gateway is not closing',
+        response: { 200: Status, 503: Status },
+      },
+    },
     async (_req, reply) => {
       const backends = gateway.backends().map((b) => ({ name: b.name, status: b.status }));
       const ready = !gateway.closed && backends.every((b) => b.status === 'up');

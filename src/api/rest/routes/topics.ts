@@ -1,0 +1,144 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { MqgateError } from '../../../errors.js';
+import type { Gateway } from '../../../gateway/index.js';
+import { jsonBodies } from '../json-body.js';
+import { Deleted, TopicParams, bodyErrorResponses, errorResponses } from '../schemas.js';
+
+const Perm = Type.Union([Type.Literal('RW'), Type.Literal('R'), Type.Literal('W')], {
+  description: "RocketMQ's PermName: RW (6), R (4), W (2)",
+});
+const Features = Type.Record(
+  Type.String(),
+  Type.Union([Type.Literal('native'), Type.Literal('emulated'), Type.Literal('none')]),
+  { description: 'Per feature: native, emulated (by the core) or none' },
+);
+
+const TopicSummary = Type.Object({
+  name: Type.String(),
+  queues: Type.Integer(),
+  perm: Type.String(),
+  backend: Type.String(),
+  createdAt: Type.Integer(),
+});
+
+const TopicDetail = Type.Object({
+  name: Type.String(),
+  queues: Type.Integer({ description: 'Number of queues' }),
+  perm: Type.String(),
+  system: Type.Boolean(),
+  backend: Type.String(),
+  createdAt: Type.Integer(),
+  queueOffsets: Type.Array(
+    Type.Object({ queueId: Type.Integer(), minOffset: Type.Integer(), maxOffset: Type.Integer() }),
+  ),
+  capabilities: Features,
+});
+
+const TopicBody = Type.Object(
+  {
+    queues: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1024, description: 'Queues may grow, not shrink.' }),
+    ),
+    perm: Type.Optional(Perm),
+    backend: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'Only "local" for now.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Backend = Type.Object({
+  name: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  default: Type.Boolean(),
+  features: Features,
+});
+
+/** Topic admin (`/v1/topics`, `/v1/topics/{topic}`) and `GET /v1/backends`. */
+export const topicRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base, { gateway }) => {
+  jsonBodies(base, { emptyAsObject: true });
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+
+  const detail = (name: string) => {
+    const t = gateway.getTopic(name);
+    if (t === undefined) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${name}"`);
+    const capabilities = gateway.backends().find((b) => b.name === t.backend)?.features ?? {};
+    return { ...t, capabilities };
+  };
+
+  app.get(
+    '/v1/topics',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'List the topics (system topics left out)',
+        response: { 200: Type.Object({ topics: Type.Array(TopicSummary) }), ...errorResponses() },
+      },
+    },
+    async () => ({ topics: gateway.listTopics() }),
+  );
+
+  app.put(
+    '/v1/topics/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Create a topic or change its queues and permission',
+        description: 'Fields not given keep their value (on create: the default queues, RW, local).',
+        params: TopicParams,
+        body: TopicBody,
+        response: { 200: TopicDetail, ...bodyErrorResponses() },
+      },
+    },
+    async (req) => {
+      gateway.upsertTopic(req.params.topic, req.body);
+      return detail(req.params.topic);
+    },
+  );
+
+  app.get(
+    '/v1/topics/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'A topic: queues with their offsets, backend and its capabilities',
+        params: TopicParams,
+        response: { 200: TopicDetail, ...errorResponses(404) },
+      },
+    },
+    async (req) => detail(req.params.topic),
+  );
+
+  app.delete(
+    '/v1/topics/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Delete a topic',
+        description:
+          'Its stored messages stay until retention removes them. System topics cannot be deleted (403).',
+        params: TopicParams,
+        response: { 200: Deleted, ...errorResponses(404) },
+      },
+    },
+    async (req) => {
+      const name = req.params.topic;
+      if (!gateway.deleteTopic(name)) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${name}"`);
+      return { name, deleted: true };
+    },
+  );
+
+  app.get(
+    '/v1/backends',
+    {
+      schema: {
+        tags: ['backends'],
+        summary: 'The backends: status, and per feature native, emulated or none',
+        response: { 200: Type.Object({ backends: Type.Array(Backend) }), ...errorResponses() },
+      },
+    },
+    async () => ({ backends: gateway.backends() }),
+  );
+};
