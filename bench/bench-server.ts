@@ -8,7 +8,7 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export function startBenchServer(mode: 'bare' | 'mqgate'): Promise<BenchServer> {
+export function startBenchServer(mode: 'bare' | 'ws-bare' | 'mqgate'): Promise<BenchServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,19 +1,33 @@
 /**
  * The server side of bench/http and bench/ws, run in its own process so the load generator
  * does not share its event loop: `bare` is a fastify app with one POST route that parses the
- * JSON body and answers 200 (the baseline), `mqgate` is the gateway (embedded log,
+ * JSON body and answers 200 (the HTTP baseline), `ws-bare` a plain ws server answering each
+ * frame with a result frame (the WebSocket baseline), `mqgate` the gateway (embedded log,
  * ASYNC_FLUSH, metrics on, auth off). Prints `READY <url>` and runs until killed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
+import { WebSocketServer } from 'ws';
 import { validateConfig } from '../src/config/load.js';
 import { startServer } from '../src/cli/serve.js';
 
 const mode = process.argv[2] ?? 'mqgate';
 
-if (mode === 'bare') {
+if (mode === 'ws-bare') {
+  // the WebSocket baseline: parse each frame, answer a result frame with its id
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as { id: string };
+      ws.send(JSON.stringify({ id: f.id, op: 'result', status: 'SEND_OK' }));
+    });
+  });
+  await new Promise((r) => wss.once('listening', r));
+  const a = wss.address();
+  console.log(`READY http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}`);
+} else if (mode === 'bare') {
   const app = Fastify({ logger: false });
   app.post('/bare', async () => ({}));
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/index.js';
 import { Metrics } from '../observability/metrics.js';
 import { installAccessControl } from './rest/auth.js';
-import { installErrorHandling } from './rest/errors.js';
+import { frameworkErrors, installErrorHandling } from './rest/errors.js';
 import { installMetrics, requestId } from './rest/observe.js';
 import { healthRoutes } from './rest/routes/health.js';
 import { produceRoutes } from './rest/routes/produce.js';
@@ -49,6 +49,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     genReqId: requestId,
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
+    frameworkErrors,
   });
   installErrorHandling(app);
   // operations (access control, rate limits, metrics): onRoute hooks, so before any route

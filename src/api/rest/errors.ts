@@ -54,6 +54,17 @@ function fromFastify(e: FastifyError): MqgateError | undefined {
   return undefined;
 }
 
+/**
+ * Fastify's `frameworkErrors` option: errors found before routing (a URL that does not decode,
+ * a bad constraint) answer in the same shape as every other error.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const e =
+    fromFastify(err) ??
+    new MqgateError(err.code === 'FST_ERR_BAD_URL' ? 'MQ_ERR_BAD_REQUEST' : 'MQ_ERR_INTERNAL', err.message);
+  void reply.code(e.statusCode).header('content-type', 'application/json; charset=utf-8').send(errorBody(e));
+}
+
 /** Installs the error and not-found handlers, and adds the shared `Error` schema (`$ref: 'Error'`). */
 export function installErrorHandling(app: FastifyInstance): void {
   app.addSchema(ErrorSchema);

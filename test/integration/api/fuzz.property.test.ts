@@ -16,6 +16,8 @@ let routes: { method: string; path: string }[] = [];
 beforeAll(async () => {
   gw = await startGateway({ broker: { autoCreateTopics: false } });
   await gw.gateway.upsertTopic('Fuzz');
+  // the socket's own topic: the REST fuzzing may delete or change 'Fuzz'
+  await gw.gateway.upsertTopic('FuzzSocket');
   const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
     paths: Record<string, Record<string, unknown>>;
   };
@@ -109,14 +111,24 @@ describe('every REST route, random and malformed input', () => {
         contentType,
         query,
         fc.option(fc.string({ maxLength: 30 })),
-        async (pick, segs, b, ct, q, idem) => {
+        fc.option(fc.string({ maxLength: 200 })),
+        fc.option(
+          fc.oneof(
+            fc.string({ maxLength: 40 }),
+            fc.string({ maxLength: 40 }).map((k) => `Bearer ${k}`),
+          ),
+        ),
+        async (pick, segs, b, ct, q, idem, reqId, auth) => {
           const r = routes[pick % routes.length] as { method: string; path: string };
           let i = 0;
           const p = r.path.replace(/\{[^}]+\}/g, () => segs[i++ % segs.length] as string);
           const qs = q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
           const headers: Record<string, string> = {};
           if (ct !== undefined) headers['content-type'] = ct;
-          if (idem !== null) headers['idempotency-key'] = idem.replace(/[^\x20-\x7e]/g, '');
+          const printable = (v: string): string => v.replace(/[^\x20-\x7e]/g, '');
+          if (idem !== null) headers['idempotency-key'] = printable(idem);
+          if (reqId !== null) headers['x-request-id'] = printable(reqId);
+          if (auth !== null) headers.authorization = printable(auth);
           const hasBody = r.method !== 'GET' && r.method !== 'DELETE';
           const res = await fetch(`${gw.url}${p}${qs === '' ? '' : `?${qs}`}`, {
             method: r.method,
@@ -148,7 +160,9 @@ describe('the WebSocket, random frames', () => {
     });
     const frames: Record<string, unknown>[] = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as Record<string, unknown>));
-    ws.send(JSON.stringify({ id: 'sub', op: 'subscribe', group: 'fuzzers', topic: 'Fuzz', credit: 1000 }));
+    ws.send(
+      JSON.stringify({ id: 'sub', op: 'subscribe', group: 'fuzzers', topic: 'FuzzSocket', credit: 1000 }),
+    );
     const frame = fc.oneof(
       fc.string({ maxLength: 100 }),
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
@@ -168,7 +182,7 @@ describe('the WebSocket, random frames', () => {
               'x',
               '',
             ),
-            topic: fc.oneof(fc.constant('Fuzz'), fc.string({ maxLength: 8 })),
+            topic: fc.oneof(fc.constant('FuzzSocket'), fc.string({ maxLength: 8 })),
             group: fc.string({ maxLength: 8 }),
             message: fc.anything({ maxDepth: 2 }),
             receiptHandle: fc.string({ maxLength: 40 }),
@@ -188,7 +202,9 @@ describe('the WebSocket, random frames', () => {
       }),
       { numRuns: 500 },
     );
-    ws.send(JSON.stringify({ id: 'last', op: 'publish', topic: 'Fuzz', message: { body: 'still here' } }));
+    ws.send(
+      JSON.stringify({ id: 'last', op: 'publish', topic: 'FuzzSocket', message: { body: 'still here' } }),
+    );
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (frames.some((x) => x.op === 'message' && (x.message as { body?: unknown }).body === 'still here'))

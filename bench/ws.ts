@@ -1,0 +1,133 @@
+/**
+ * bench/ws: WebSocket publish of 1 KiB messages to the embedded log (ASYNC_FLUSH) with
+ * pipelining, next to a plain ws server answering each frame (the baseline) with the same
+ * load; then publish -> push latency at a fixed rate (BENCH_RATE, 5k msgs/s): a publisher and
+ * a subscriber socket, p50/p99/max after a first second that is not measured.
+ *
+ *   npm run bench:ws                    (about 40 s)
+ *   BENCH_SECONDS=5 BENCH_RATE=5000 npm run bench:ws
+ */
+import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
+import { startBenchServer } from './bench-server.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 512);
+const RATE = Number(process.env.BENCH_RATE ?? 5000);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 5);
+const payload = 'x'.repeat(1024);
+const report = (name: string, value: string): void => console.log(`${name.padEnd(52)} ${value}`);
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function open(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, { perMessageDeflate: false });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function measured(url: string): Promise<{ rate: number; errors: number }> {
+  // warm-up, then the measured run; each run stops itself after its time
+  await timed(url, 2);
+  return timed(url, SECONDS);
+}
+
+/** Keeps WINDOW publishes in flight on each of CONNECTIONS sockets for `seconds`; answers results/s. */
+async function timed(url: string, seconds: number): Promise<{ rate: number; errors: number }> {
+  const sockets = await Promise.all(Array.from({ length: CONNECTIONS }, () => open(url)));
+  let done = 0;
+  let errors = 0;
+  let running = true;
+  const frameHead = `{"op":"publish","topic":"bench","message":{"body":"${payload}","tag":"TagA"},"id":"`;
+  const finished = sockets.map(
+    (ws, c) =>
+      new Promise<void>((resolve) => {
+        let seq = 0;
+        let inFlight = 0;
+        const sendOne = (): void => {
+          inFlight++;
+          ws.send(`${frameHead}${c}-${seq++}"}`);
+        };
+        ws.on('message', (data) => {
+          const f = JSON.parse(data.toString()) as { op: string };
+          if (f.op === 'result') done++;
+          else errors++;
+          inFlight--;
+          if (running) sendOne();
+          else if (inFlight === 0) resolve();
+        });
+        for (let i = 0; i < WINDOW; i++) sendOne();
+      }),
+  );
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const counted = done;
+  const elapsed = (performance.now() - t0) / 1000;
+  running = false;
+  await Promise.all(finished);
+  for (const ws of sockets) ws.close();
+  return { rate: counted / elapsed, errors };
+}
+
+/** publish -> push latency at RATE msgs/s: answers p50/p99/max in ms of the measured part. */
+async function latency(url: string): Promise<{ p50: number; p99: number; max: number; count: number }> {
+  const sub = await open(url);
+  const pub = await open(url);
+  const samples: number[] = [];
+  let measuring = false;
+  sub.on('message', (data) => {
+    const f = JSON.parse(data.toString()) as {
+      op: string;
+      message?: { body: string; receiptHandle: string };
+    };
+    if (f.op !== 'message' || f.message === undefined) return;
+    const sent = Number(f.message.body);
+    if (measuring && sent > 0) samples.push(performance.now() - sent);
+    sub.send(`{"op":"ack","receiptHandle":"${f.message.receiptHandle}"}`);
+  });
+  sub.send(
+    JSON.stringify({ id: 's', op: 'subscribe', group: 'bench-latency', topic: 'latency', credit: 1000 }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const total = RATE * (RATE_SECONDS + 1);
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (i === RATE) measuring = true;
+    pub.send(`{"id":"p${i}","op":"publish","topic":"latency","message":{"body":"${performance.now()}"}}`);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  sub.close();
+  pub.close();
+  samples.sort((a, b) => a - b);
+  const q = (p: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), max: samples[samples.length - 1] ?? NaN, count: samples.length };
+}
+
+const bare = await startBenchServer('ws-bare');
+const base = await measured(bare.url.replace(/\/v1\/ws$/, ''));
+await bare.stop();
+const gw = await startBenchServer('mqgate');
+const pub = await measured(gw.url);
+const lat = await latency(gw.url);
+await gw.stop();
+
+console.log(
+  `bench/ws: 1 KiB messages, ${CONNECTIONS} sockets x ${WINDOW} publishes in flight, ${SECONDS} s each`,
+);
+report('plain ws server answering each frame (baseline)', `${fmt(base.rate)} frames/s`);
+report('WS publish, embedded log ASYNC_FLUSH (target >= 100k)', `${fmt(pub.rate)} msgs/s`);
+report('ratio publish / plain ws', (pub.rate / base.rate).toFixed(2));
+report(
+  `publish -> push at ${fmt(RATE)} msgs/s (${fmt(lat.count)} measured)`,
+  `p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (target < 10), max ${lat.max.toFixed(1)} ms`,
+);
+if (base.errors + pub.errors > 0) {
+  console.log(`error frames: baseline ${base.errors}, publish ${pub.errors}`);
+  process.exitCode = 1;
+}
