@@ -11,7 +11,7 @@ import type { Gateway } from '../gateway/index.js';
 import { Metrics } from '../observability/metrics.js';
 import { installAccessControl } from './rest/auth.js';
 import { frameworkErrors, installErrorHandling } from './rest/errors.js';
-import { installMetrics, requestId } from './rest/observe.js';
+import { installMetrics, lazyChildLogger, requestId } from './rest/observe.js';
 import { healthRoutes } from './rest/routes/health.js';
 import { produceRoutes } from './rest/routes/produce.js';
 import { attachWebSocket } from './ws/index.js';
@@ -47,6 +47,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     // x-request-id is honoured when short and plain (src/api/rest/observe.ts), else a UUID
     requestIdHeader: false,
     genReqId: requestId,
+    childLoggerFactory: lazyChildLogger,
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
     frameworkErrors,
@@ -57,8 +58,10 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const metrics = new Metrics(o.gateway, o.config.metrics);
   installMetrics(app, metrics, o.config.metrics.enabled);
   // end of operations
-  app.addHook('onSend', async (req, reply) => {
+  // a callback hook, not an async one: no promise per request
+  app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
+    done(null, payload);
   });
   if (o.logger.isLevelEnabled('debug'))
     app.addHook('onResponse', async (req, reply) => {

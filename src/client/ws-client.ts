@@ -156,6 +156,12 @@ export class MqgateSocket {
     } as SendResult;
   }
 
+  /** Publishes many messages to one topic in one frame (none delayed or timed). */
+  async publishBatch(topic: string, messages: MessageInput[]): Promise<SendResult[]> {
+    const f = await this.call({ op: 'publishBatch', topic, messages });
+    return f.results as SendResult[];
+  }
+
   /** Subscribes; `onMessage` gets each pushed message (settle it with ack or nack). */
   async subscribe(
     group: string,

@@ -11,6 +11,9 @@
  */
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bindings, ChildLoggerOptions } from 'pino';
+import type { Logger } from 'pino';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -117,4 +120,68 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, enabled: 
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+}
+
+type LogFn = (...args: unknown[]) => void;
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/**
+ * A request's logger, made only when something is logged: fastify gives every request a pino
+ * child bound to its id, which costs more than the rest of a small request's logging (none on
+ * the happy path). This stands in with the same methods and makes the child on first use.
+ */
+class LazyChildLogger {
+  readonly #parent: FastifyBaseLogger;
+  readonly #bindings: Bindings;
+  readonly #opts: ChildLoggerOptions;
+  #child: FastifyBaseLogger | undefined;
+  declare fatal: LogFn;
+  declare error: LogFn;
+  declare warn: LogFn;
+  declare info: LogFn;
+  declare debug: LogFn;
+  declare trace: LogFn;
+
+  constructor(parent: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#opts = opts;
+  }
+
+  get #real(): FastifyBaseLogger {
+    return (this.#child ??= this.#parent.child(this.#bindings, this.#opts));
+  }
+
+  get level(): string {
+    return (this.#child ?? this.#parent).level;
+  }
+
+  set level(l: string) {
+    this.#real.level = l;
+  }
+
+  silent(): void {}
+
+  child(bindings: Bindings, opts?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#real.child(bindings, opts);
+  }
+
+  static {
+    for (const l of LEVELS)
+      Object.defineProperty(LazyChildLogger.prototype, l, {
+        value(this: LazyChildLogger, ...args: unknown[]) {
+          if (this.#child === undefined && !(this.#parent as unknown as Logger).isLevelEnabled(l)) return;
+          (this.#real[l] as LogFn)(...args);
+        },
+      });
+  }
+}
+
+/** fastify's `childLoggerFactory`: see {@link LazyChildLogger}. */
+export function lazyChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  opts: ChildLoggerOptions,
+): FastifyBaseLogger {
+  return new LazyChildLogger(logger, bindings, opts) as unknown as FastifyBaseLogger;
 }

@@ -5,6 +5,7 @@
  * being read while it is congested (a client that publishes but does not read its results) or
  * while too many publishes of it are in flight, so memory per client stays bounded.
  */
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 
 /** Why reading is paused (bits). */
@@ -26,11 +27,18 @@ export class Flow {
   maxBuffered = 0;
   /** Frames sent. */
   sent = 0;
+  readonly #socket: Socket | undefined;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket?.uncork();
+  };
 
   constructor(ws: WebSocket, maxBufferedBytes: number) {
     this.#ws = ws;
     this.#high = maxBufferedBytes;
     this.#low = Math.floor(maxBufferedBytes / 2);
+    this.#socket = (ws as unknown as { _socket?: Socket })._socket;
   }
 
   get congested(): boolean {
@@ -46,10 +54,20 @@ export class Flow {
     return this.#ws.bufferedAmount;
   }
 
-  /** Sends a text frame (dropped once the socket is closing) and notes congestion. */
+  /**
+   * Sends a text frame (dropped once the socket is closing) and notes congestion. Frames sent
+   * in one tick are corked into one write.
+   */
   send(text: string): void {
     const ws = this.#ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    // the frames of one tick (results of a group commit, a batch of deliveries) leave in one
+    // write instead of a system call each
+    if (!this.#corked && this.#socket !== undefined) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     ws.send(text);
     this.sent++;
     const b = ws.bufferedAmount;

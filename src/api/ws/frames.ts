@@ -26,6 +26,13 @@ export const PublishFrame = frame({
   topic: TopicName,
   message: MessageInSchema,
 });
+/** Many messages to one topic in one frame (RocketMQ's batch rules: none delayed or timed). */
+export const PublishBatchFrame = frame({
+  id: FrameId,
+  op: Type.Literal('publishBatch'),
+  topic: TopicName,
+  messages: Type.Array(MessageInSchema, { minItems: 1, maxItems: 1024 }),
+});
 export const SubscribeFrame = frame({
   id: FrameId,
   op: Type.Literal('subscribe'),
@@ -80,6 +87,7 @@ export const TxResolveFrame = frame({
 export const PingFrame = frame({ id: Type.Optional(FrameId), op: Type.Literal('ping') });
 
 export type PublishFrame = Static<typeof PublishFrame>;
+export type PublishBatchFrame = Static<typeof PublishBatchFrame>;
 export type SubscribeFrame = Static<typeof SubscribeFrame>;
 export type AckFrame = Static<typeof AckFrame>;
 export type NackFrame = Static<typeof NackFrame>;
@@ -92,6 +100,7 @@ export type PingFrame = Static<typeof PingFrame>;
 /** Every frame a client may send, told apart by `op`. */
 export type ClientFrame =
   | PublishFrame
+  | PublishBatchFrame
   | SubscribeFrame
   | AckFrame
   | NackFrame
@@ -103,6 +112,7 @@ export type ClientFrame =
 
 const SCHEMAS: Record<ClientFrame['op'], TSchema> = {
   publish: PublishFrame,
+  publishBatch: PublishBatchFrame,
   subscribe: SubscribeFrame,
   ack: AckFrame,
   nack: NackFrame,

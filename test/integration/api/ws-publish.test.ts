@@ -45,6 +45,23 @@ describe('WebSocket publish', () => {
       expect([...offs].sort((a, b) => a - b)).toEqual(offs.map((_, i) => i));
   });
 
+  it('publishBatch stores every message in order and answers one frame with their results', async () => {
+    const messages = Array.from({ length: 50 }, (_, i) => ({ body: `b${i}`, queueId: 0 }));
+    const r = await c.call({ id: 'batch1', op: 'publishBatch', topic: 'WsBatch', messages });
+    expect(r.op).toBe('result');
+    expect(r.results).toHaveLength(50);
+    expect(r.results.map((x: { queueOffset: number }) => x.queueOffset)).toEqual(messages.map((_, i) => i));
+    const stored = await gw.gateway.pull('WsBatch', 0, 0, 50);
+    expect(stored.messages.map((m) => m.body.toString())).toEqual(messages.map((m) => m.body));
+    const delayed = await c.call({
+      id: 'batch2',
+      op: 'publishBatch',
+      topic: 'WsBatch',
+      messages: [{ body: 'x', delayLevel: 1 }],
+    });
+    expect(delayed).toMatchObject({ id: 'batch2', op: 'error', code: 'MQ_ERR_MESSAGE_ILLEGAL' });
+  });
+
   it('answers a bad message with an error frame carrying the id', async () => {
     const publish = (id: string, topic: string, message: unknown) =>
       c.call({ id, op: 'publish', topic, message });

@@ -99,7 +99,10 @@ export const produceRoutes: FastifyPluginAsync<{ gateway: Gateway; config: Confi
         throw new MqgateError('MQ_ERR_BAD_REQUEST', `a callback URL needs mode=async, not mode=${mode}`);
       const callbackUrl = rawUrl === undefined ? undefined : checkCallbackUrl(rawUrl, 'callbackUrl');
       const input = toSendInput(req.body);
-      const { answer, replayed } = sends.run(topic, req.headers['idempotency-key'], async () =>
+      const key = req.headers['idempotency-key'];
+      // the common case, kept short: a plain synchronous send
+      if (key === undefined && mode === 'sync') return gateway.send(topic, input);
+      const { answer, replayed } = sends.run(topic, key, async () =>
         mode === 'sync'
           ? { status: 200, body: await gateway.send(topic, input) }
           : {
