@@ -188,54 +188,56 @@ export class Connection {
   // ---------------------------------------------------------------- produce
 
   #publish(f: PublishFrame, bytes: number): void {
-    if (this.#checkAccess && !this.#pubOk.has(f.topic)) {
-      this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: f.topic, perm: 'PUB' });
-      this.#pubOk.add(f.topic);
-    }
     const input = toSendInput(f.message);
-    const id = f.id;
-    this.#inflight++;
-    this.#inflightBytes += bytes;
-    if (this.#inflight >= this.#o.maxInflight || this.#inflightBytes >= this.#o.maxInflightBytes)
-      this.#flow.hold(Hold.INFLIGHT);
-    const started = this.#o.metrics === undefined ? 0 : performance.now();
-    this.#o.gateway.send(f.topic, input).then(
-      (r) => {
-        this.#published(bytes);
-        this.#o.metrics?.onSend(f.topic, 1, (performance.now() - started) / 1000, 'ws');
-        this.#send(resultFrame(id, r));
-      },
-      (e: unknown) => {
-        this.#published(bytes);
-        this.#error(id, e);
-      },
+    this.#inflightSend(
+      f,
+      bytes,
+      () => this.#o.gateway.send(f.topic, input),
+      (r) => resultFrame(f.id, r),
     );
   }
 
   /** A batch: one frame, one group commit, one `{id, op:"result", results:[...]}` answer. */
   #publishBatch(f: PublishBatchFrame, bytes: number): void {
+    const inputs = f.messages.map((m) => toSendInput(m));
+    this.#inflightSend(
+      f,
+      bytes,
+      () => this.#o.gateway.sendBatch(f.topic, inputs),
+      (rs) =>
+        `{"id":${JSON.stringify(f.id)},"op":"result","results":[${rs.map((r) => resultFrame(undefined, r)).join(',')}]}`,
+    );
+  }
+
+  /**
+   * Runs a send with the publish bookkeeping: the key's PUB permission (checked once per
+   * topic), the in-flight counts that pause reading, metrics, and the answer frame.
+   */
+  #inflightSend<R extends SendResult | SendResult[]>(
+    f: { id: FrameId; topic: string },
+    bytes: number,
+    send: () => Promise<R>,
+    frame: (r: R) => string,
+  ): void {
     if (this.#checkAccess && !this.#pubOk.has(f.topic)) {
       this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: f.topic, perm: 'PUB' });
       this.#pubOk.add(f.topic);
     }
-    const inputs = f.messages.map((m) => toSendInput(m));
-    const id = f.id;
     this.#inflight++;
     this.#inflightBytes += bytes;
     if (this.#inflight >= this.#o.maxInflight || this.#inflightBytes >= this.#o.maxInflightBytes)
       this.#flow.hold(Hold.INFLIGHT);
     const started = this.#o.metrics === undefined ? 0 : performance.now();
-    this.#o.gateway.sendBatch(f.topic, inputs).then(
-      (rs) => {
+    send().then(
+      (r) => {
         this.#published(bytes);
-        this.#o.metrics?.onSend(f.topic, rs.length, (performance.now() - started) / 1000, 'ws');
-        let out = `{"id":${JSON.stringify(id)},"op":"result","results":[`;
-        rs.forEach((r, i) => (out += (i === 0 ? '' : ',') + resultFrame(undefined, r)));
-        this.#send(`${out}]}`);
+        const n = Array.isArray(r) ? r.length : 1;
+        this.#o.metrics?.onSend(f.topic, n, (performance.now() - started) / 1000, 'ws');
+        this.#send(frame(r));
       },
       (e: unknown) => {
         this.#published(bytes);
-        this.#error(id, e);
+        this.#error(f.id, e);
       },
     );
   }
