@@ -20,9 +20,9 @@ export async function openBroker(opts: Partial<BrokerOptions> = {}): Promise<Bro
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` every 5 ms until it is true or `ms` passed. */
-export async function until(check: () => boolean, ms = 5000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await sleep(5);
   }
