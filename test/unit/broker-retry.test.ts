@@ -29,8 +29,10 @@ describe('retry', () => {
       const m = await next('G', 'T');
       if (i > 0) waits.push(Date.now() - nackedAt);
       seen.push(m);
+      // the back-off runs from when the retry is stored, during the nack: time it from the call
+      const calledAt = Date.now();
       expect(await broker.nack('G', 'T', m.receiptHandle)).toBe(i < 3 ? 'RETRY' : 'DLQ');
-      nackedAt = Date.now();
+      nackedAt = calledAt;
     }
     expect(seen.map((m) => m.deliveryAttempt)).toEqual([1, 2, 3, 4]);
     expect(seen.every((m) => m.msgId === sent.msgId && m.topic === 'T')).toBe(true);
