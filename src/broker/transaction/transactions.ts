@@ -150,7 +150,8 @@ export class TransactionService {
     producerGroup: string,
   ): Promise<{ transactionId: string; msgId: string; status: string }> {
     this.#topics.system(TRANS_HALF_TOPIC);
-    const r = await this.#store.putMessage(halfRecord(m, producerGroup));
+    const record = halfRecord(m, producerGroup);
+    const r = await this.#store.putMessage(record);
     if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
       throw new MqgateError(
         r.status === 'MESSAGE_ILLEGAL' || r.status === 'PROPERTIES_SIZE_EXCEEDED'
@@ -160,7 +161,7 @@ export class TransactionService {
       );
     this.stats.pending++;
     const msgId = r.msgId ?? '';
-    this.#remember(msgId, halfFrom(halfRecord(m, producerGroup), r));
+    this.#remember(msgId, halfFrom(record, r));
     return { transactionId: msgId, msgId, status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT' };
   }
 
