@@ -4,7 +4,15 @@
  */
 import { MqgateClientError } from './errors.js';
 import type {
+  AckResult,
+  BackendInfo,
   ErrorBody,
+  GroupConfig,
+  GroupDetail,
+  GroupOffsets,
+  PullResult,
+  TopicDetail,
+  TopicSummary,
   GroupInput,
   Message,
   MessageInput,
@@ -132,11 +140,11 @@ export class MqgateClient {
     });
   }
 
-  commit(transactionId: string): Promise<Record<string, unknown>> {
+  commit(transactionId: string): Promise<{ transactionId: string; state: string }> {
     return this.request('POST', `/v1/transactions/${enc(transactionId)}/commit`, { body: {} });
   }
 
-  rollback(transactionId: string): Promise<Record<string, unknown>> {
+  rollback(transactionId: string): Promise<{ transactionId: string; state: string }> {
     return this.request('POST', `/v1/transactions/${enc(transactionId)}/rollback`, { body: {} });
   }
 
@@ -150,7 +158,7 @@ export class MqgateClient {
     });
   }
 
-  ack(group: string, topic: string, receiptHandle: string | string[]): Promise<Record<string, unknown>> {
+  ack(group: string, topic: string, receiptHandle: string | string[]): Promise<AckResult> {
     return this.request('POST', `/v1/groups/${enc(group)}/ack`, {
       body: Array.isArray(receiptHandle)
         ? { topic, receiptHandles: receiptHandle }
@@ -163,7 +171,7 @@ export class MqgateClient {
     topic: string,
     receiptHandle: string,
     delayLevel?: number,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<{ receiptHandle: string; outcome: 'RETRY' | 'DLQ' | 'SUSPENDED' | 'DROPPED' }> {
     return this.request('POST', `/v1/groups/${enc(group)}/nack`, {
       body: delayLevel === undefined ? { topic, receiptHandle } : { topic, receiptHandle, delayLevel },
     });
@@ -174,7 +182,7 @@ export class MqgateClient {
     topic: string,
     receiptHandle: string,
     invisibleSeconds: number,
-  ): Promise<{ receiptHandle: string; [more: string]: unknown }> {
+  ): Promise<{ receiptHandle: string; invisibleUntil: number }> {
     return this.request('POST', `/v1/groups/${enc(group)}/invisible-duration`, {
       body: { topic, receiptHandle, invisibleSeconds },
     });
@@ -182,63 +190,58 @@ export class MqgateClient {
 
   // ------------------------------------------------------------------ pull and offsets
 
-  pull(
-    topic: string,
-    queueId: number,
-    offset: number,
-    maxMessages?: number,
-  ): Promise<{ messages: Message[]; [more: string]: unknown }> {
+  pull(topic: string, queueId: number, offset: number, maxMessages?: number): Promise<PullResult> {
     return this.request('GET', `/v1/topics/${enc(topic)}/queues/${queueId}/messages`, {
       query: { offset, maxMessages },
     });
   }
 
-  offsets(group: string, topic: string): Promise<unknown> {
+  offsets(group: string, topic: string): Promise<GroupOffsets> {
     return this.request('GET', `/v1/groups/${enc(group)}/offsets`, { query: { topic } });
   }
 
-  commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<unknown> {
+  commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<GroupOffsets> {
     return this.request('PUT', `/v1/groups/${enc(group)}/offsets`, { body: { topic, queueId, offset } });
   }
 
-  resetOffsets(group: string, topic: string, to: 'FIRST' | 'LAST' | number): Promise<unknown> {
+  resetOffsets(group: string, topic: string, to: 'FIRST' | 'LAST' | number): Promise<GroupOffsets> {
     return this.request('POST', `/v1/groups/${enc(group)}/offsets/reset`, { body: { topic, to } });
   }
 
   // ------------------------------------------------------------------ admin and query
 
-  listTopics(): Promise<unknown> {
+  listTopics(): Promise<{ topics: TopicSummary[] }> {
     return this.request('GET', '/v1/topics');
   }
 
   upsertTopic(
     topic: string,
     body: { queues?: number; perm?: string; backend?: string } = {},
-  ): Promise<unknown> {
+  ): Promise<TopicDetail> {
     return this.request('PUT', `/v1/topics/${enc(topic)}`, { body });
   }
 
-  getTopic(topic: string): Promise<unknown> {
+  getTopic(topic: string): Promise<TopicDetail> {
     return this.request('GET', `/v1/topics/${enc(topic)}`);
   }
 
-  deleteTopic(topic: string): Promise<unknown> {
+  deleteTopic(topic: string): Promise<{ name: string; deleted: boolean }> {
     return this.request('DELETE', `/v1/topics/${enc(topic)}`);
   }
 
-  listGroups(): Promise<unknown> {
+  listGroups(): Promise<{ groups: GroupConfig[] }> {
     return this.request('GET', '/v1/groups');
   }
 
-  upsertGroup(group: string, body: GroupInput): Promise<unknown> {
+  upsertGroup(group: string, body: GroupInput): Promise<GroupConfig> {
     return this.request('PUT', `/v1/groups/${enc(group)}`, { body });
   }
 
-  getGroup(group: string): Promise<unknown> {
+  getGroup(group: string): Promise<GroupDetail> {
     return this.request('GET', `/v1/groups/${enc(group)}`);
   }
 
-  deleteGroup(group: string): Promise<unknown> {
+  deleteGroup(group: string): Promise<{ name: string; deleted: boolean }> {
     return this.request('DELETE', `/v1/groups/${enc(group)}`);
   }
 
@@ -257,7 +260,7 @@ export class MqgateClient {
   deadLetters(
     group: string,
     o: { offset?: number; maxMessages?: number } = {},
-  ): Promise<{ messages: Message[] }> {
+  ): Promise<{ messages: Message[]; nextOffset: number }> {
     return this.request('GET', `/v1/groups/${enc(group)}/dlq`, { query: o });
   }
 
@@ -265,7 +268,7 @@ export class MqgateClient {
     return this.request('POST', `/v1/groups/${enc(group)}/dlq/${enc(msgId)}/resend`, { body: {} });
   }
 
-  backends(): Promise<unknown> {
+  backends(): Promise<{ backends: BackendInfo[] }> {
     return this.request('GET', '/v1/backends');
   }
 

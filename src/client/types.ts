@@ -94,3 +94,81 @@ export interface TxCheck {
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
+
+/** A topic as listed. */
+export interface TopicSummary {
+  name: string;
+  queues: number;
+  perm: 'RW' | 'R' | 'W' | string;
+  backend: string;
+  createdAt: number;
+}
+
+/** A topic with its queues' offsets and its backend's capabilities. */
+export interface TopicDetail extends TopicSummary {
+  system: boolean;
+  queueOffsets: { queueId: number; minOffset: number; maxOffset: number }[];
+  capabilities: Record<string, 'native' | 'emulated' | 'none'>;
+}
+
+export interface GroupConfig {
+  name: string;
+  consumeMode: 'CLUSTERING' | 'BROADCASTING';
+  orderly: boolean;
+  maxReconsumeTimes: number;
+  retryDelayLevels?: number[];
+  consumeFrom: string;
+  consumeTimestamp?: number;
+  suspendMs: number;
+  createdAt: number;
+}
+
+/** A group with its live consumers, lag, retries and dead letters. */
+export interface GroupDetail {
+  config: GroupConfig;
+  consumers: {
+    clientId: string;
+    topic: string;
+    queueIds: number[];
+    retry: boolean;
+    credit: number;
+    unsettled: number;
+  }[];
+  [more: string]: unknown;
+}
+
+export interface QueueOffset {
+  queueId: number;
+  offset: number;
+  minOffset: number;
+  maxOffset: number;
+  lag: number;
+  inflight?: number;
+}
+
+export interface GroupOffsets {
+  group: string;
+  topic: string;
+  offsets: QueueOffset[];
+}
+
+export interface PullResult {
+  status: string;
+  messages: Message[];
+  nextOffset: number;
+  minOffset: number;
+  maxOffset: number;
+}
+
+export interface BackendInfo {
+  name: string;
+  status: 'up' | 'down';
+  default: boolean;
+  features: Record<string, 'native' | 'emulated' | 'none'>;
+}
+
+export interface AckResult {
+  receiptHandle?: string;
+  ok?: boolean;
+  results?: { receiptHandle: string; ok: boolean; error?: { code: string; message: string } }[];
+}

@@ -184,25 +184,19 @@ export function registerClientCommands(program: Command): void {
   );
 
   withCommon(program.command('topics').description('list topics')).action(async (o: Common) => {
-    const r = (await client(o).listTopics()) as
-      { topics?: Record<string, unknown>[] } | Record<string, unknown>[];
-    const list = Array.isArray(r) ? r : (r.topics ?? []);
+    const r = await client(o).listTopics();
     out(o, r, () => {
-      for (const t of list)
-        console.log(
-          `${String(t.name)}\tqueues=${String(t.queues)}\tperm=${String(t.perm)}\tbackend=${String(t.backend ?? 'local')}`,
-        );
+      for (const t of r.topics)
+        console.log(`${t.name}\tqueues=${t.queues}\tperm=${t.perm}\tbackend=${t.backend}`);
     });
   });
 
   withCommon(program.command('groups').description('list consumer groups')).action(async (o: Common) => {
-    const r = (await client(o).listGroups()) as
-      { groups?: Record<string, unknown>[] } | Record<string, unknown>[];
-    const list = Array.isArray(r) ? r : (r.groups ?? []);
+    const r = await client(o).listGroups();
     out(o, r, () => {
-      for (const g of list)
+      for (const g of r.groups)
         console.log(
-          `${String(g.name)}\t${String(g.consumeMode)}${g.orderly === true ? '\torderly' : ''}\tmaxReconsumeTimes=${String(g.maxReconsumeTimes)}`,
+          `${g.name}\t${g.consumeMode}${g.orderly ? '\torderly' : ''}\tmaxReconsumeTimes=${g.maxReconsumeTimes}`,
         );
     });
   });
@@ -234,14 +228,11 @@ export function registerClientCommands(program: Command): void {
 
   withCommon(program.command('backends').description('backends and how each provides every feature')).action(
     async (o: Common) => {
-      const r = (await client(o).backends()) as
-        { backends?: Record<string, unknown>[] } | Record<string, unknown>[];
-      const list = Array.isArray(r) ? r : (r.backends ?? []);
+      const r = await client(o).backends();
       out(o, r, () => {
-        for (const b of list) {
-          console.log(`${String(b.name)}\t${String(b.status)}`);
-          for (const [f, s] of Object.entries((b.features ?? {}) as Record<string, string>))
-            console.log(`  ${f}: ${s}`);
+        for (const b of r.backends) {
+          console.log(`${b.name}\t${b.status}`);
+          for (const [f, how] of Object.entries(b.features)) console.log(`  ${f}: ${how}`);
         }
       });
     },
