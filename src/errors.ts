@@ -99,3 +99,20 @@ export class MqgateError extends Error {
 export function isMqgateError(e: unknown): e is MqgateError {
   return e instanceof MqgateError;
 }
+
+/**
+ * A failed system call (a file gone, a full disk) as MQ_ERR_STORE_IO: the environment, not a
+ * bug in the request. Undefined for anything else.
+ */
+export function fromSystemError(e: unknown): MqgateError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const x = e as NodeJS.ErrnoException;
+  if (typeof x.syscall !== 'string') return undefined;
+  return new MqgateError(
+    'MQ_ERR_STORE_IO',
+    `${x.syscall} failed: ${x.code ?? 'error'}; see the gateway log`,
+    {
+      cause: e,
+    },
+  );
+}

@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../errors.js';
-import { ErrorCodes, MqgateError, isMqgateError } from '../../errors.js';
+import { ErrorCodes, MqgateError, fromSystemError, isMqgateError } from '../../errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -69,15 +69,16 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 export function installErrorHandling(app: FastifyInstance): void {
   app.addSchema(ErrorSchema);
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    let e: MqgateError | undefined;
-    if (isMqgateError(err)) e = err;
-    else if (err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400)
+    // a failed system call (a file gone, a full disk) is the environment, not a bug in the request
+    let e: MqgateError | undefined = isMqgateError(err) ? err : fromSystemError(err);
+    if (e === undefined && err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400)
       e = new MqgateError('MQ_ERR_BAD_REQUEST', `the body is not valid JSON: ${err.message}`);
-    else if (typeof err === 'object' && err !== null && 'code' in err) e = fromFastify(err as FastifyError);
+    if (e === undefined && typeof err === 'object' && err !== null && 'code' in err)
+      e = fromFastify(err as FastifyError);
     if (e === undefined) {
       req.log.error({ err }, 'unexpected error');
       e = new MqgateError('MQ_ERR_INTERNAL', `request ${req.id} failed; see the gateway log`);
-    } else if (e.statusCode >= 500) req.log.warn({ err: e }, e.code);
+    } else if (e.statusCode >= 500) req.log.warn({ err }, e.code);
     void reply
       .code(e.statusCode)
       .header('content-type', 'application/json; charset=utf-8')

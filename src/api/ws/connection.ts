@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { SendResult, Subscription } from '../../broker/index.js';
-import { MqgateError, isMqgateError } from '../../errors.js';
+import { MqgateError, fromSystemError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import { toMessageJson, toSendInput } from '../../gateway/index.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -177,7 +177,9 @@ export class Connection {
 
   #error(id: FrameId | undefined, e: unknown): void {
     let err: MqgateError;
+    const io = fromSystemError(e);
     if (isMqgateError(e)) err = e;
+    else if (io !== undefined) err = io;
     else {
       this.#o.log.error({ err: e, principal: this.#o.principal.name }, 'WebSocket frame failed');
       err = new MqgateError('MQ_ERR_INTERNAL', 'the frame failed; see the gateway log');
