@@ -6,7 +6,9 @@ import type { WsClient } from '../../helpers/ws-client.js';
 import { connectWs } from '../../helpers/ws-client.js';
 
 const CAP = 64 * 1024;
-const N = 8000;
+// more than the kernel buffers of both ends hold (they grow with TCP autotuning), so the
+// server must hold back some
+const N = 9_500; // below CREDIT: the test never acks
 const CREDIT = 10_000;
 
 let gw: TestGateway;
@@ -47,9 +49,10 @@ describe('WebSocket backpressure', () => {
     const stalled = conn();
     await sleep(200);
     const later = conn();
-    // nothing more is written while it is congested
-    expect(later.framesOut).toBe(stalled.framesOut);
-    expect(stalled.framesOut).toBeLessThan(N);
+    // while it does not read, the server holds back: far from everything is written (only what
+    // the kernel takes as TCP autotuning grows its buffers trickles out)
+    expect(later.framesOut).toBeLessThan(N / 2);
+    expect(later.framesOut - stalled.framesOut).toBeLessThan(N / 8);
     // what waits for it is bounded by the cap (plus at most one frame per subscription)
     expect(stalled.maxBufferedBytes).toBeLessThanOrEqual(CAP + 2048);
     expect(stalled.bufferedBytes).toBeGreaterThan(CAP / 2);
