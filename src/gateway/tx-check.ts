@@ -25,10 +25,15 @@ export interface CheckBody {
   readonly message: unknown;
 }
 
-/** A live check-back channel (one WebSocket) for a producer group. */
+/**
+ * A live check-back channel (one WebSocket) for a producer group. It answers within its own
+ * time limit (the WebSocket's counts UNKNOWN after api.checkTimeoutMs and forgets the check);
+ * the broker core bounds every check as a backstop.
+ */
 export type CheckHandler = (req: TxCheckRequest) => Promise<CheckAnswer>;
 
 export interface TxCheckRouterOptions {
+  /** An HTTP callback unanswered this long fails (and is retried). */
   readonly timeoutMs: number;
   /** Further attempts of a failed HTTP callback within one check. */
   readonly retries: number;
@@ -79,7 +84,7 @@ export class TxCheckRouter {
       const h = handlers[this.#next++ % handlers.length] as CheckHandler;
       this.counts.ws++;
       try {
-        return toTxState(await withTimeout(h(req), this.#o.timeoutMs));
+        return toTxState(await h(req));
       } catch (e) {
         this.counts.failed++;
         this.#o.log.warn({ err: e, transactionId: req.transactionId }, 'WebSocket check-back failed');
@@ -131,20 +136,4 @@ export class TxCheckRouter {
     this.#o.log.warn({ url, err: lastError, transactionId: req.transactionId }, 'check-back callback failed');
     return TxState.UNKNOW;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
