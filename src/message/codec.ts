@@ -373,7 +373,7 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
   p += 2 + tagLen;
   const keyCount = dv.getUint16(p, true);
   p += 2;
-  const keys: string[] = [];
+  const keys: string[] = keyCount === 0 ? NO_KEYS : [];
   for (let i = 0; i < keyCount; i++) {
     keys.push(readStr16(buf, p));
     p += 2 + dv.getUint16(p, true);
@@ -397,6 +397,9 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
  * Decodes a record already checked with `checkRecord`. The body is a view into `buf` (no
  * copy): copy it if `buf` is reused.
  */
+/** The keys of every message without keys (frozen: one array, never written). */
+const NO_KEYS = Object.freeze([]) as unknown as string[];
+
 export function decodeRecord(buf: Buffer, off: number, size: number): StoredMessage {
   const dv = viewOf(buf);
   let p = off + FIXED_PART;
@@ -408,7 +411,7 @@ export function decodeRecord(buf: Buffer, off: number, size: number): StoredMess
   p += 2 + tagLen;
   const keyCount = dv.getUint16(p, true);
   p += 2;
-  const keys: string[] = [];
+  const keys: string[] = keyCount === 0 ? NO_KEYS : [];
   for (let i = 0; i < keyCount; i++) {
     keys.push(readStr16(buf, p));
     p += 2 + dv.getUint16(p, true);

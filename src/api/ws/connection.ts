@@ -339,7 +339,7 @@ export class Connection {
   /** The delivery of a receipt handle among this connection's subscriptions. */
   #delivery(handle: string): { ack(): boolean; nack(o: { delayLevel?: number }): Promise<boolean> } {
     for (const s of this.#subs.values()) {
-      const d = s.sub.outstanding.get(handle);
+      const d = s.sub.outstanding.byHandle(handle);
       if (d !== undefined) return d;
     }
     throw unknownHandle(handle);

@@ -150,10 +150,15 @@ export class ConsumeEngine {
     const out: ReceivedMessage[] = [];
     const keys = o.keys ?? this.keysFor(o);
     if (keys.length === 0) return out;
-    const first = this.#rr++ % keys.length;
+    const first = this.#rr % keys.length;
     const inPlace = o.group.orderly || o.group.consumeMode === ConsumeMode.BROADCASTING;
     for (let i = 0; i < keys.length && out.length < o.max; i++) {
-      const key = keys[(first + i) % keys.length] as CursorKey;
+      const at = (first + i) % keys.length;
+      const key = keys[at] as CursorKey;
+      // the next take starts after the last queue this one takes from: empty queues skipped
+      // here do not hand their turn to the queue after them, and the queues keep the same pace
+      // (they lie interleaved in the log, so an even pace reads each stretch of it once)
+      this.#rr = at + 1;
       let known = this.#byKey.get(key);
       if (known === undefined && (known = this.#state.get(key)) !== undefined) this.#byKey.set(key, known);
       // most wake-ups find most queues with nothing new: skip those without any async step
@@ -255,9 +260,7 @@ export class ConsumeEngine {
     batch.item.offsets.push(offset);
     batch.item.versions.push(version);
     batch.item.live++;
-    const topic = c.userTopic;
-    const receiptHandle = this.#handles.encodeParts(c.no, offset, version);
-    const msg = received(m, topic, redeliveries, receiptHandle, visibleAt);
+    const msg = received(m, c.userTopic, redeliveries, this.#handles, c.no, version, visibleAt);
     o.refs?.push(c.no, offset, version);
     out.push(msg);
     return true;
@@ -319,7 +322,8 @@ export class ConsumeEngine {
     const { cursor, offset, s } = this.resolve(group, topic, handle, ref);
     this.#state.finish(cursor, offset);
     this.stats.of(group).acked++;
-    this.#unlocked(cursor);
+    // only an orderly queue waits for an ack before its next message goes out
+    if (this.#groups.get(group)?.orderly === true) this.#unlocked(cursor);
     return { owner: s.owner };
   }
 
@@ -355,8 +359,9 @@ export class ConsumeEngine {
     topic: string,
     handle: unknown,
     opts: { delayLevel?: number | undefined; deadLetter?: boolean | undefined } = {},
+    ref?: HandleData,
   ): Promise<{ outcome: NackOutcome; owner: string | undefined }> {
-    const { cursor, offset, s } = this.resolve(group, topic, handle);
+    const { cursor, offset, s } = this.resolve(group, topic, handle, ref);
     if (opts.delayLevel !== undefined) this.#levels.check(opts.delayLevel);
     const config = this.#groups.get(group) ?? this.#groups.upsert(group);
     const stats = this.stats.of(group);

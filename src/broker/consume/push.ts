@@ -11,6 +11,9 @@ import type { CursorKey } from './queue-cursor.js';
 import type { PushDelivery, Settler } from './subscription.js';
 import { Subscription } from './subscription.js';
 
+/** How long a pump waits for room for a batch before it takes what little room there is. */
+const LOW_ROOM_WAIT_MS = 2;
+
 export interface PushOptions {
   readonly group: GroupConfig;
   readonly topic: string;
@@ -121,8 +124,9 @@ export class PushConsumers implements Settler {
 
   /** Drops the outstanding deliveries of queues a subscriber lost (their handles stop working). */
   #forgetLost(sub: Subscription, lost: Set<number>, lostRetry: boolean): void {
-    for (const [handle, { message: m }] of [...sub.outstanding])
-      if (isRetryTopic(m.storeTopic) ? lostRetry : lost.has(m.queueId)) sub.outstanding.delete(handle);
+    for (const d of [...sub.outstanding.values()])
+      if (isRetryTopic(d.message.storeTopic) ? lostRetry : lost.has(d.message.queueId))
+        sub.outstanding.delete(d);
   }
 
   /** Wakes the subscribers that may take from `topic` (a user or retry topic). */
@@ -164,12 +168,9 @@ export class PushConsumers implements Settler {
 
   ack(sub: Subscription, d: PushDelivery): boolean {
     sub.heartbeat();
-    const m = d.message;
-    const out = sub.outstanding.get(m.receiptHandle);
-    if (out === undefined) return false;
-    sub.outstanding.delete(m.receiptHandle);
+    if (!sub.outstanding.delete(d)) return false;
     try {
-      this.#engine.ack(sub.group, m.topic, m.receiptHandle, out);
+      this.#engine.ack(sub.group, d.message.topic, undefined, d);
       return true;
     } catch (e) {
       if (e instanceof MqgateError) return false;
@@ -181,13 +182,13 @@ export class PushConsumers implements Settler {
 
   async nack(
     sub: Subscription,
-    m: ReceivedMessage,
+    d: PushDelivery,
     opts: { delayLevel?: number; deadLetter?: boolean },
   ): Promise<boolean> {
     sub.heartbeat();
-    if (!sub.outstanding.delete(m.receiptHandle)) return false;
+    if (!sub.outstanding.delete(d)) return false;
     try {
-      await this.#engine.nack(sub.group, m.topic, m.receiptHandle, opts);
+      await this.#engine.nack(sub.group, d.message.topic, undefined, opts, d);
       return true;
     } catch (e) {
       if (
@@ -240,6 +241,24 @@ export class PushConsumers implements Settler {
         // full: look again when the first unsettled delivery times out
         if (earliest !== Infinity) this.#recheckAt(sub, earliest);
         return;
+      }
+      // Taken in batches: while deliveries are out, wait until a quarter of the credit (at most
+      // 32) is free again, so that a subscriber settling as fast as it receives gets batches
+      // of 32 (one take, one journal line, one read) rather than a take per settled message.
+      // The settles that free the room wake the pump again; a subscriber that stops settling
+      // gets the little room it has after LOW_ROOM_WAIT_MS.
+      if (room < Math.min(32, (sub.credit + 3) >> 2) && sub.outstanding.size > 0 && !sub.lowRoomWaited) {
+        sub.lowRoomTimer ??= setTimeout(() => {
+          sub.lowRoomTimer = undefined;
+          sub.lowRoomWaited = true;
+          this.pump(sub);
+        }, LOW_ROOM_WAIT_MS).unref();
+        return;
+      }
+      sub.lowRoomWaited = false;
+      if (sub.lowRoomTimer !== undefined) {
+        clearTimeout(sub.lowRoomTimer);
+        sub.lowRoomTimer = undefined;
       }
       if (sub.queueIds.length === 0 && !sub.retry) return;
       const group = this.#groupOf(sub.group);

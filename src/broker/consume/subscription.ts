@@ -55,11 +55,59 @@ export class PushDelivery implements Delivery, HandleData {
   }
 
   async nack(opts: { delayLevel?: number } = {}): Promise<boolean> {
-    return this.#settle() && this.#settler.nack(this.#sub, this.message, opts);
+    return this.#settle() && this.#settler.nack(this.#sub, this, opts);
   }
 
   async term(): Promise<boolean> {
-    return this.#settle() && this.#settler.nack(this.#sub, this.message, { deadLetter: true });
+    return this.#settle() && this.#settler.nack(this.#sub, this, { deadLetter: true });
+  }
+}
+
+/**
+ * A subscriber's unsettled deliveries, by cursor number and offset (what a receipt handle
+ * names): numbers, so a delivery is kept and settled without making or hashing its handle's
+ * text, which is made only when someone reads it (the WebSocket layer, to send it).
+ */
+export class Outstanding {
+  readonly #byCursor = new Map<number, Map<number, PushDelivery>>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(cursor: number, offset: number): PushDelivery | undefined {
+    return this.#byCursor.get(cursor)?.get(offset);
+  }
+
+  set(d: PushDelivery): void {
+    let m = this.#byCursor.get(d.cursor);
+    if (m === undefined) this.#byCursor.set(d.cursor, (m = new Map()));
+    const before = m.size;
+    m.set(d.offset, d);
+    this.#size += m.size - before;
+  }
+
+  /** Removes `d` (this very delivery, not a later one of the same offset); true when it was kept. */
+  delete(d: PushDelivery): boolean {
+    const m = this.#byCursor.get(d.cursor);
+    if (m?.get(d.offset) !== d) return false;
+    m.delete(d.offset);
+    this.#size--;
+    return true;
+  }
+
+  /** The delivery a receipt handle names, if it is still unsettled here. */
+  byHandle(handle: string): PushDelivery | undefined {
+    const dot = handle.indexOf('.');
+    const dot2 = handle.indexOf('.', dot + 1);
+    if (dot <= 0 || dot2 <= dot + 1) return undefined;
+    const d = this.get(Number(handle.slice(0, dot)), Number(handle.slice(dot + 1, dot2)));
+    return d !== undefined && d.message.receiptHandle === handle ? d : undefined;
+  }
+
+  *values(): IterableIterator<PushDelivery> {
+    for (const m of this.#byCursor.values()) yield* m.values();
   }
 }
 
@@ -68,7 +116,7 @@ export interface Settler {
   ack(sub: Subscription, d: PushDelivery): boolean;
   nack(
     sub: Subscription,
-    m: ReceivedMessage,
+    d: PushDelivery,
     opts: { delayLevel?: number; deadLetter?: boolean },
   ): Promise<boolean>;
   closeSubscription(sub: Subscription): void;
@@ -92,8 +140,8 @@ export class Subscription implements AsyncIterable<Delivery> {
   queueIds: number[] = [];
   /** Whether it holds the group's retry queue for the topic. */
   retry = false;
-  /** Unsettled deliveries by receipt handle. */
-  readonly outstanding = new Map<string, PushDelivery>();
+  /** Unsettled deliveries. */
+  readonly outstanding = new Outstanding();
   /**
    * No outstanding delivery times out before this (a lower bound: settling one never lowers
    * it). The pump scans `outstanding` for timed-out deliveries only once it is reached, instead
@@ -103,10 +151,15 @@ export class Subscription implements AsyncIterable<Delivery> {
   /** The cursor keys of the last take, with the queue list they were made for (see PushConsumers). */
   keys:
     { readonly queueIds: readonly number[]; readonly retry: boolean; readonly list: CursorKey[] } | undefined;
-  lastSeen = Date.now();
+  #lastSeen = Date.now();
+  /** Heard from since `lastSeen` was last read (a clock read per message costs more than this). */
+  #beat = false;
   pumping = false;
   again = false;
   timer: NodeJS.Timeout | undefined;
+  /** Waiting for room for a batch (see PushConsumers); the wait is over once `lowRoomWaited`. */
+  lowRoomTimer: NodeJS.Timeout | undefined;
+  lowRoomWaited = false;
   #credit: number;
   #closed = false;
   readonly #buffer: Delivery[] = [];
@@ -152,7 +205,19 @@ export class Subscription implements AsyncIterable<Delivery> {
   }
 
   heartbeat(): void {
-    this.lastSeen = Date.now();
+    this.#beat = true;
+  }
+
+  /**
+   * When the subscriber was last heard from: read by the expiry check, which runs often next
+   * to the expiry time, so a heartbeat is dated at the first check after it (never earlier).
+   */
+  get lastSeen(): number {
+    if (this.#beat) {
+      this.#beat = false;
+      this.#lastSeen = Date.now();
+    }
+    return this.#lastSeen;
   }
 
   /** Stops the subscription; its unsettled messages become visible to the group again. */
@@ -165,6 +230,7 @@ export class Subscription implements AsyncIterable<Delivery> {
   ended(): void {
     this.#closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.lowRoomTimer !== undefined) clearTimeout(this.lowRoomTimer);
     this.#buffer.length = 0;
     for (const w of this.#waiting.splice(0)) w({ done: true, value: undefined });
   }
@@ -175,7 +241,7 @@ export class Subscription implements AsyncIterable<Delivery> {
    */
   push(m: ReceivedMessage, ref: readonly number[], at: number): void {
     const delivery = new PushDelivery(this, m, this.#settler, ref, at);
-    this.outstanding.set(m.receiptHandle, delivery);
+    this.outstanding.set(delivery);
     if (m.invisibleUntil < this.expiresFrom) this.expiresFrom = m.invisibleUntil;
     const w = this.#waiting.shift();
     if (w !== undefined) w({ done: false, value: delivery });
@@ -188,9 +254,11 @@ export class Subscription implements AsyncIterable<Delivery> {
    */
   dropExpired(now: number): void {
     let earliest = Infinity;
-    for (const [h, { message }] of this.outstanding)
-      if (message.invisibleUntil <= now) this.outstanding.delete(h);
-      else if (message.invisibleUntil < earliest) earliest = message.invisibleUntil;
+    for (const d of [...this.outstanding.values()]) {
+      const until = d.message.invisibleUntil;
+      if (until <= now) this.outstanding.delete(d);
+      else if (until < earliest) earliest = until;
+    }
     this.expiresFrom = earliest;
   }
 

@@ -6,6 +6,7 @@ import type { StoredMessage } from '../../message/message.js';
 import type { MessageFilter } from '../../store/index.js';
 import type { GroupConfig } from '../group-registry.js';
 import type { CursorKey } from './queue-cursor.js';
+import type { ReceiptHandles } from './receipt-handle.js';
 
 /** A message handed to a consumer. */
 export interface ReceivedMessage extends StoredMessage {
@@ -42,34 +43,89 @@ export interface TakeOptions {
   readonly refs?: number[] | undefined;
 }
 
-/** A stored message as handed out: one literal shape for every delivery (a spread would make each a dictionary). */
+/**
+ * A stored message as handed out. A class of one shape for every delivery (a spread would make
+ * each a dictionary); the receipt handle's text is made when first read, as a consumer that
+ * settles through its delivery object never needs it.
+ */
+class Received implements ReceivedMessage {
+  readonly msgId: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly queueOffset: number;
+  readonly commitLogOffset: number;
+  readonly storeSize: number;
+  readonly tag: string | undefined;
+  readonly keys: readonly string[];
+  readonly properties: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly bornTimestamp: number;
+  readonly storeTimestamp: number;
+  readonly flag: number;
+  readonly sysFlag: number;
+  readonly reconsumeTimes: number;
+  readonly preparedTransactionOffset: number;
+  readonly storeTopic: string;
+  readonly deliveryAttempt: number;
+  readonly invisibleUntil: number;
+  readonly #handles: ReceiptHandles;
+  readonly #cursor: number;
+  readonly #version: number;
+  #handle: string | undefined;
+
+  constructor(
+    m: StoredMessage,
+    topic: string,
+    redeliveries: number,
+    handles: ReceiptHandles,
+    cursor: number,
+    version: number,
+    invisibleUntil: number,
+  ) {
+    this.msgId = m.msgId;
+    this.topic = topic;
+    this.queueId = m.queueId;
+    this.queueOffset = m.queueOffset;
+    this.commitLogOffset = m.commitLogOffset;
+    this.storeSize = m.storeSize;
+    this.tag = m.tag;
+    this.keys = m.keys;
+    this.properties = m.properties;
+    this.body = m.body;
+    this.bornTimestamp = m.bornTimestamp;
+    this.storeTimestamp = m.storeTimestamp;
+    this.flag = m.flag;
+    this.sysFlag = m.sysFlag;
+    this.reconsumeTimes = m.reconsumeTimes;
+    this.preparedTransactionOffset = m.preparedTransactionOffset;
+    this.storeTopic = m.topic;
+    this.deliveryAttempt = m.reconsumeTimes + redeliveries + 1;
+    this.invisibleUntil = invisibleUntil;
+    this.#handles = handles;
+    this.#cursor = cursor;
+    this.#version = version;
+    this.#handle = undefined;
+  }
+
+  get receiptHandle(): string {
+    return (this.#handle ??= this.#handles.encodeParts(this.#cursor, this.queueOffset, this.#version));
+  }
+
+  /** The handle as an own field in JSON, as when it was a plain object. */
+  toJSON(): object {
+    return { ...this, receiptHandle: this.receiptHandle };
+  }
+}
+
+/** The message handed out from cursor `cursor` as hand-out `version`. */
 export function received(
   m: StoredMessage,
   topic: string,
   redeliveries: number,
-  receiptHandle: string,
+  handles: ReceiptHandles,
+  cursor: number,
+  version: number,
   invisibleUntil: number,
 ): ReceivedMessage {
-  return {
-    msgId: m.msgId,
-    topic,
-    queueId: m.queueId,
-    queueOffset: m.queueOffset,
-    commitLogOffset: m.commitLogOffset,
-    storeSize: m.storeSize,
-    tag: m.tag,
-    keys: m.keys,
-    properties: m.properties,
-    body: m.body,
-    bornTimestamp: m.bornTimestamp,
-    storeTimestamp: m.storeTimestamp,
-    flag: m.flag,
-    sysFlag: m.sysFlag,
-    reconsumeTimes: m.reconsumeTimes,
-    preparedTransactionOffset: m.preparedTransactionOffset,
-    storeTopic: m.topic,
-    deliveryAttempt: m.reconsumeTimes + redeliveries + 1,
-    receiptHandle,
-    invisibleUntil,
-  };
+  return new Received(m, topic, redeliveries, handles, cursor, version, invisibleUntil);
 }
