@@ -27,7 +27,7 @@ interface Batch {
 }
 import { StartPosition } from './start-position.js';
 import type { ReceivedMessage, TakeOptions } from './take-types.js';
-import { received } from './take-types.js';
+import { Received } from './take-types.js';
 
 export type { ReceivedMessage, TakeOptions } from './take-types.js';
 
@@ -260,7 +260,7 @@ export class ConsumeEngine {
     batch.item.offsets.push(offset);
     batch.item.versions.push(version);
     batch.item.live++;
-    const msg = received(m, c.userTopic, redeliveries, this.#handles, c.no, version, visibleAt);
+    const msg = new Received(m, c.userTopic, redeliveries, this.#handles, c.no, version, visibleAt);
     o.refs?.push(c.no, offset, version);
     out.push(msg);
     return true;

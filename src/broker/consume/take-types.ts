@@ -48,7 +48,7 @@ export interface TakeOptions {
  * each a dictionary); the receipt handle's text is made when first read, as a consumer that
  * settles through its delivery object never needs it.
  */
-class Received implements ReceivedMessage {
+export class Received implements ReceivedMessage {
   readonly msgId: string;
   readonly topic: string;
   readonly queueId: number;
@@ -115,17 +115,4 @@ class Received implements ReceivedMessage {
   toJSON(): object {
     return { ...this, receiptHandle: this.receiptHandle };
   }
-}
-
-/** The message handed out from cursor `cursor` as hand-out `version`. */
-export function received(
-  m: StoredMessage,
-  topic: string,
-  redeliveries: number,
-  handles: ReceiptHandles,
-  cursor: number,
-  version: number,
-  invisibleUntil: number,
-): ReceivedMessage {
-  return new Received(m, topic, redeliveries, handles, cursor, version, invisibleUntil);
 }
