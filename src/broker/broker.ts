@@ -278,7 +278,7 @@ export class Broker {
     checkGroupName(producerGroup);
     const queueId = this.#producer.queueFor(t, m);
     const r = await tx.prepare(toStoreInput(topic, queueId, m), producerGroup);
-    return { ...r, topic, queueId };
+    return { transactionId: r.transactionId, msgId: r.msgId, status: r.status, topic, queueId };
   }
 
   /** Commits a prepared message: it becomes visible in its topic. Idempotent. */

@@ -29,13 +29,3 @@ export function movedMessage(
     reconsumeTimes: to.reconsumeTimes ?? m.reconsumeTimes,
   };
 }
-
-/** `properties` without `drop`. */
-export function without(
-  properties: Readonly<Record<string, string>>,
-  drop: readonly string[],
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(properties)) if (!drop.includes(k)) out[k] = v;
-  return out;
-}

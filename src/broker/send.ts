@@ -2,6 +2,7 @@ import { MqgateError } from '../errors.js';
 import type { MessageInput } from '../message/message.js';
 import type { PutMessageResult } from '../store/index.js';
 import { Prop } from './system-topics.js';
+import { withProps } from '../message/props.js';
 
 /** A message as a producer gives it to the broker core. */
 export interface SendInput {
@@ -48,7 +49,7 @@ export function toStoreInput(topic: string, queueId: number, m: SendInput): Mess
   const properties =
     m.shardingKey === undefined
       ? m.properties
-      : { ...(m.properties ?? {}), [Prop.SHARDING_KEY]: m.shardingKey };
+      : withProps(m.properties, { [Prop.SHARDING_KEY]: m.shardingKey });
   return {
     topic,
     queueId,

@@ -13,6 +13,7 @@ import type { SendInput } from '../broker/index.js';
 import { Prop } from '../broker/index.js';
 import { MqgateError } from '../errors.js';
 import type { StoredMessage } from '../message/index.js';
+import { withProps } from '../message/props.js';
 
 /** Properties the gateway keeps for itself: not shown in the JSON form. */
 export const INTERNAL_PREFIX = '__MQGATE_';
@@ -112,9 +113,9 @@ export function toSendInput(m: MessageIn, extraProperties?: Record<string, strin
   else if (m.body === undefined) body = '';
   else {
     body = JSON.stringify(m.body);
-    props = { ...props, [BODY_JSON_PROP]: '1' };
+    props = withProps(props, { [BODY_JSON_PROP]: '1' });
   }
-  if (extraProperties !== undefined) props = { ...props, ...extraProperties };
+  if (extraProperties !== undefined) props = withProps(props, extraProperties);
   return {
     body,
     tag: m.tag,

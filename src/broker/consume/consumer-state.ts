@@ -145,7 +145,16 @@ export class ConsumerState {
       r.count++;
       return;
     }
-    this.#openRun({ kind: 'T', c, first: offset, count: 1, ...s });
+    this.#openRun({
+      kind: 'T',
+      c,
+      first: offset,
+      count: 1,
+      visibleAt: s.visibleAt,
+      version: s.version,
+      redeliveries: s.redeliveries,
+      owner: s.owner,
+    });
   }
 
   skip(c: QueueCursor, from: number, to: number): void {

@@ -1,8 +1,9 @@
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import type { DelayLevels } from '../delay-levels.js';
 import type { GroupConfig } from '../group-registry.js';
-import { movedMessage, without } from '../moved-message.js';
+import { movedMessage } from '../moved-message.js';
 import { Prop, dlqTopic, retryTopic } from '../system-topics.js';
+import { withProps, withoutProps } from '../../message/props.js';
 
 /** RocketMQ: the first retry is level 3 (10 s), each further one a level later. */
 const FIRST_RETRY_LEVEL = 3;
@@ -33,13 +34,12 @@ export function retryMessage(group: string, m: StoredMessage): MessageInput {
     queueId: 0,
     reconsumeTimes,
     sysFlag: 0,
-    properties: {
-      ...m.properties,
+    properties: withProps(m.properties, {
       [Prop.RETRY_TOPIC]: originTopic(m),
       [Prop.ORIGIN_MESSAGE_ID]: m.properties[Prop.ORIGIN_MESSAGE_ID] ?? m.msgId,
       [Prop.RECONSUME_TIME]: String(reconsumeTimes),
       [Prop.CONSUMER_GROUP]: group,
-    },
+    }),
   });
 }
 
@@ -49,12 +49,11 @@ export function deadLetterMessage(group: string, m: StoredMessage): MessageInput
     topic: dlqTopic(group),
     queueId: 0,
     sysFlag: 0,
-    properties: {
-      ...m.properties,
+    properties: withProps(m.properties, {
       [Prop.DLQ_ORIGIN_TOPIC]: originTopic(m),
       [Prop.DLQ_ORIGIN_MESSAGE_ID]: m.properties[Prop.ORIGIN_MESSAGE_ID] ?? m.msgId,
       [Prop.CONSUMER_GROUP]: group,
-    },
+    }),
   });
 }
 
@@ -74,6 +73,6 @@ export function resentMessage(m: StoredMessage, queueId: number): MessageInput {
     queueId,
     reconsumeTimes: 0,
     sysFlag: 0,
-    properties: without(m.properties, CLEARED_ON_RESEND),
+    properties: withoutProps(m.properties, CLEARED_ON_RESEND),
   });
 }

@@ -1,7 +1,8 @@
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import { SysFlag } from '../../message/message.js';
-import { movedMessage, without } from '../moved-message.js';
+import { movedMessage } from '../moved-message.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC } from '../system-topics.js';
+import { placed, withProps, withoutProps } from '../../message/props.js';
 
 /** Properties of a message waiting in the scheduler (RocketMQ's MessageConst names). */
 export const ScheduleProp = {
@@ -20,41 +21,37 @@ export const ScheduleProp = {
 
 /** The record that waits in `SCHEDULE_TOPIC_XXXX` (queue level - 1) for a message with a level. */
 export function delayedRecord(m: MessageInput, level: number): MessageInput {
-  return {
-    ...m,
+  return placed(m, {
     topic: SCHEDULE_TOPIC,
     queueId: level - 1,
     sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY,
-    properties: {
-      ...m.properties,
+    properties: withProps(m.properties, {
       [ScheduleProp.REAL_TOPIC]: m.topic,
       [ScheduleProp.REAL_QID]: String(m.queueId),
       [ScheduleProp.DELAY]: String(level),
-    },
-  };
+    }),
+  });
 }
 
 /** The record that waits in the timer topic for a message with a delivery time. */
 export function timerRecord(m: MessageInput, deliverAt: number): MessageInput {
-  return {
-    ...m,
+  return placed(m, {
     topic: TIMER_TOPIC,
     queueId: 0,
     sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY,
-    properties: {
-      ...m.properties,
+    properties: withProps(m.properties, {
       [ScheduleProp.REAL_TOPIC]: m.topic,
       [ScheduleProp.REAL_QID]: String(m.queueId),
       [ScheduleProp.TIMER_DELIVER_MS]: String(deliverAt),
-    },
-  };
+    }),
+  });
 }
 
 const CLEARED: readonly string[] = [ScheduleProp.DELAY, ScheduleProp.TIMER_DELIVER_MS];
 
 /** The message as delivered to its real topic when due (same msgId, the scheduling cleared). */
 export function dueMessage(m: StoredMessage): MessageInput {
-  const properties = without(m.properties, CLEARED);
+  const properties = withoutProps(m.properties, CLEARED);
   properties[ScheduleProp.SCHEDULED_FROM] = String(m.commitLogOffset);
   return movedMessage(m, {
     topic: m.properties[ScheduleProp.REAL_TOPIC] ?? m.topic,

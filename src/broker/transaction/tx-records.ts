@@ -1,6 +1,7 @@
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import { SysFlag } from '../../message/message.js';
-import { movedMessage, without } from '../moved-message.js';
+import { movedMessage } from '../moved-message.js';
+import { placed, withProps, withoutProps } from '../../message/props.js';
 import { TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 
 /** Properties of half messages and op records (RocketMQ's MessageConst names where it has them). */
@@ -30,19 +31,17 @@ export type TxOp = (typeof TxOp)[keyof typeof TxOp];
 
 /** The half message for a prepared send: stored, but in no consumer's topic. */
 export function halfRecord(m: MessageInput, producerGroup: string): MessageInput {
-  return {
-    ...m,
+  return placed(m, {
     topic: TRANS_HALF_TOPIC,
     queueId: 0,
     sysFlag: ((m.sysFlag ?? 0) & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_PREPARED_TYPE,
-    properties: {
-      ...m.properties,
+    properties: withProps(m.properties, {
       [TxProp.REAL_TOPIC]: m.topic,
       [TxProp.REAL_QID]: String(m.queueId),
       [TxProp.PRODUCER_GROUP]: producerGroup,
       [TxProp.TRANSACTION_PREPARED]: 'true',
-    },
-  };
+    }),
+  });
 }
 
 /** An op record (topic RMQ_SYS_TRANS_OP_HALF_TOPIC, tag `d`, as RocketMQ writes them). */
@@ -67,7 +66,7 @@ export function committedMessage(half: StoredMessage): MessageInput {
   return movedMessage(half, {
     topic: half.properties[TxProp.REAL_TOPIC] ?? half.topic,
     queueId: Number(half.properties[TxProp.REAL_QID] ?? 0),
-    properties: without(half.properties, HALF_ONLY),
+    properties: withoutProps(half.properties, HALF_ONLY),
     sysFlag: (half.sysFlag & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_COMMIT_TYPE,
   });
 }
@@ -77,6 +76,6 @@ export function discardedMessage(half: StoredMessage, checkTimes: number): Messa
   return movedMessage(half, {
     topic: TRANS_CHECK_MAX_TIME_TOPIC,
     queueId: 0,
-    properties: { ...half.properties, [TxProp.CHECK_TIMES]: String(checkTimes) },
+    properties: withProps(half.properties, { [TxProp.CHECK_TIMES]: String(checkTimes) }),
   });
 }
