@@ -9,12 +9,16 @@ export interface BenchServer {
 }
 
 export function startBenchServer(mode: 'bare' | 'ws-bare' | 'mqgate'): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', mode], {
+  // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
+  // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
+  const args = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...args, '--import', 'tsx', 'bench/http-server.ts', mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.once('exit', (code) => reject(new Error(`bench server (${mode}) exited with ${code}`)));
+    if (args.length > 0) child.stdout?.on('data', (d: Buffer) => process.stderr.write(d));
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /READY (\S+)/.exec(buf);

@@ -45,7 +45,6 @@ export interface SendResult {
 
 /** The store message for a send to `topic`/`queueId`. */
 export function toStoreInput(topic: string, queueId: number, m: SendInput): MessageInput {
-  const body = typeof m.body === 'string' ? Buffer.from(m.body) : m.body;
   const properties =
     m.shardingKey === undefined
       ? m.properties
@@ -53,7 +52,7 @@ export function toStoreInput(topic: string, queueId: number, m: SendInput): Mess
   return {
     topic,
     queueId,
-    body,
+    body: m.body,
     tag: m.tag,
     keys: m.keys,
     properties,

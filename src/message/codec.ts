@@ -90,7 +90,7 @@ export function planRecord(msg: MessageInput, maxBodySize: number): RecordPlan |
     return { problem: 'MESSAGE_ILLEGAL', reason: `queueId ${msg.queueId} is not a non-negative integer` };
   if (msg.msgId !== undefined && !isMsgId(msg.msgId))
     return { problem: 'MESSAGE_ILLEGAL', reason: `msgId "${msg.msgId}" is not 32 hex characters` };
-  const bodyLen = msg.body.byteLength;
+  const bodyLen = typeof msg.body === 'string' ? Buffer.byteLength(msg.body) : msg.body.byteLength;
   if (bodyLen > maxBodySize)
     return {
       problem: 'MESSAGE_ILLEGAL',
@@ -180,7 +180,7 @@ export function writeRecord(
   }
   dv.setUint32(p, plan.bodyLen, true);
   p += 4;
-  copyBody(buf, p, msg.body);
+  copyBody(buf, p, msg.body, plan.bodyLen);
   if (withCrc) dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
   return msgId;
 }
@@ -191,8 +191,9 @@ export function writeRecord(
  * of a 1 KiB append's ~3 µs); Buffer's `fill` with a buffer as large as the range is one native
  * copy. Into ordinary memory `set` is the faster one.
  */
-function copyBody(buf: Buffer, p: number, body: Uint8Array): void {
-  if (body.byteLength >= 64 && buf.buffer instanceof SharedArrayBuffer)
+function copyBody(buf: Buffer, p: number, body: Uint8Array | string, len: number): void {
+  if (typeof body === 'string') buf.write(body, p, len, 'utf8');
+  else if (body.byteLength >= 64 && buf.buffer instanceof SharedArrayBuffer)
     buf.fill(body, p, p + body.byteLength);
   else buf.set(body, p);
 }

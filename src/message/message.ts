@@ -25,7 +25,8 @@ export const SysFlag = {
 export interface MessageInput {
   readonly topic: string;
   readonly queueId: number;
-  readonly body: Uint8Array;
+  /** Bytes, or text stored as its UTF-8 bytes (written straight into the log, no Buffer made for it). */
+  readonly body: Uint8Array | string;
   readonly tag?: string | undefined;
   readonly keys?: readonly string[] | undefined;
   readonly properties?: Readonly<Record<string, string>> | undefined;

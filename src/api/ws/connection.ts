@@ -190,56 +190,68 @@ export class Connection {
   // ---------------------------------------------------------------- produce
 
   #publish(f: PublishFrame, bytes: number): void {
-    const input = toSendInput(f.message);
-    this.#inflightSend(
-      f,
-      bytes,
-      () => this.#o.gateway.send(f.topic, input),
-      (r) => resultFrame(f.id, r),
-    );
+    const id = f.id;
+    const topic = f.topic;
+    const input = toSendInput(f.message); // may throw: before the in-flight counts
+    this.#beginSend(topic, bytes);
+    this.#endSend(id, topic, bytes, this.#o.gateway.send(topic, input), (r) => resultFrame(id, r));
   }
 
   /** A batch: one frame, one group commit, one `{id, op:"result", results:[...]}` answer. */
   #publishBatch(f: PublishBatchFrame, bytes: number): void {
-    const inputs = f.messages.map((m) => toSendInput(m));
-    this.#inflightSend(
-      f,
+    const id = f.id;
+    const topic = f.topic;
+    const inputs = f.messages.map((m) => toSendInput(m)); // may throw: before the in-flight counts
+    this.#beginSend(topic, bytes);
+    this.#endSend(
+      id,
+      topic,
       bytes,
-      () => this.#o.gateway.sendBatch(f.topic, inputs),
+      this.#o.gateway.sendBatch(topic, inputs),
       (rs) =>
-        `{"id":${JSON.stringify(f.id)},"op":"result","results":[${rs.map((r) => resultFrame(undefined, r)).join(',')}]}`,
+        `{"id":${JSON.stringify(id)},"op":"result","results":[${rs.map((r) => resultFrame(undefined, r)).join(',')}]}`,
     );
   }
 
   /**
-   * Runs a send with the publish bookkeeping: the key's PUB permission (checked once per
-   * topic), the in-flight counts that pause reading, metrics, and the answer frame.
+   * The publish bookkeeping before a send: the key's PUB permission (checked once per topic)
+   * and the in-flight counts that pause reading.
    */
-  #inflightSend<R extends SendResult | SendResult[]>(
-    f: { id: FrameId; topic: string },
-    bytes: number,
-    send: () => Promise<R>,
-    frame: (r: R) => string,
-  ): void {
-    if (this.#checkAccess && !this.#pubOk.has(f.topic)) {
-      this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: f.topic, perm: 'PUB' });
-      this.#pubOk.add(f.topic);
+  #beginSend(topic: string, bytes: number): void {
+    if (this.#checkAccess && !this.#pubOk.has(topic)) {
+      this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: topic, perm: 'PUB' });
+      this.#pubOk.add(topic);
     }
     this.#inflight++;
     this.#inflightBytes += bytes;
     if (this.#inflight >= this.#o.maxInflight || this.#inflightBytes >= this.#o.maxInflightBytes)
       this.#flow.hold(Hold.INFLIGHT);
+  }
+
+  /**
+   * Answers a send under way: metrics and the answer frame. Its closures hold the frame's id
+   * only, never the frame or the messages: their bodies are in the log once the send has
+   * started, and keeping them until the answer made the young-generation collector copy every
+   * body in flight (about a fifth of the time under load).
+   */
+  #endSend<R extends SendResult | SendResult[]>(
+    id: FrameId,
+    topic: string,
+    bytes: number,
+    sent: Promise<R>,
+    frame: (r: R) => string,
+  ): void {
     const started = this.#o.metrics === undefined ? 0 : performance.now();
-    send().then(
+    sent.then(
       (r) => {
         this.#published(bytes);
         const n = Array.isArray(r) ? r.length : 1;
-        this.#o.metrics?.onSend(f.topic, n, (performance.now() - started) / 1000, 'ws');
+        this.#o.metrics?.onSend(topic, n, (performance.now() - started) / 1000, 'ws');
         this.#send(frame(r));
       },
       (e: unknown) => {
         this.#published(bytes);
-        this.#error(f.id, e);
+        this.#error(id, e);
       },
     );
   }
