@@ -1,12 +1,15 @@
 import type { MessageInput, StoredMessage } from '../message/message.js';
 
+/** A stored message, or one just written whose body is still the sender's (text or bytes). */
+export type WrittenMessage = Omit<StoredMessage, 'body'> & { readonly body: Uint8Array | string };
+
 /**
  * A stored message written again elsewhere by the core (due from the scheduler, committed,
  * retried, dead-lettered): body, tag, keys, msgId and born time travel with it; the caller says
  * where it goes and what its properties are now.
  */
 export function movedMessage(
-  m: StoredMessage,
+  m: WrittenMessage,
   to: {
     topic: string;
     queueId: number;

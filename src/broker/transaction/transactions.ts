@@ -5,6 +5,8 @@ import type { MessageStore, PutMessageResult } from '../../store/index.js';
 import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
+import type { WrittenMessage } from '../moved-message.js';
+import { HalfStates } from './half-states.js';
 import type { TxOp } from './tx-records.js';
 import { TxProp, committedMessage, discardedMessage, halfRecord, opRecord } from './tx-records.js';
 
@@ -38,11 +40,6 @@ export interface TxOptions {
   readonly checkMax: number;
 }
 
-interface Resolution {
-  op: TxOp;
-  checkTimes: number;
-}
-
 /** Counters for metrics. */
 export interface TxStats {
   pending: number;
@@ -66,10 +63,12 @@ export class TransactionService {
   readonly #topics: TopicRegistry;
   readonly #log: Logger;
   readonly #opts: TxOptions;
-  /** Half message queue offset -> what the op records say about it. */
-  readonly #state = new Map<number, Resolution>();
+  /** What the op records say about each half message. */
+  readonly #state = new HalfStates();
   /** Half messages prepared lately and not resolved yet, by msgId (saves a read on commit). */
-  readonly #recent = new Map<string, StoredMessage>();
+  #recent = new Map<string, WrittenMessage>();
+  /** The generation of `#recent` before the last turnover (see #remember). */
+  #older = new Map<string, WrittenMessage>();
   /** Resolutions under way, so that two concurrent commits write the real message once. */
   readonly #busy = new Map<number, Promise<TxOp>>();
   /** Every half message below this offset is resolved or discarded. */
@@ -117,7 +116,7 @@ export class TransactionService {
         const half = Number(m.properties[TxProp.HALF_OFFSET]);
         const op = m.properties[TxProp.OP] as TxOp | undefined;
         if (!Number.isSafeInteger(half) || op === undefined) continue;
-        this.#state.set(half, { op, checkTimes: Number(m.properties[TxProp.CHECK_TIMES] ?? 0) });
+        this.#state.set(half, op, Number(m.properties[TxProp.CHECK_TIMES] ?? 0));
       }
       if (r.nextBeginOffset <= offset) break;
       offset = r.nextBeginOffset;
@@ -128,13 +127,14 @@ export class TransactionService {
   }
 
   #resolved(half: number): boolean {
-    const op = this.#state.get(half)?.op;
+    const op = this.#state.op(half);
     return op !== undefined && op !== 'CHECKED';
   }
 
   #advanceLow(): void {
     const max = this.#store.maxOffset(TRANS_HALF_TOPIC, 0);
     while (this.#low < max && this.#resolved(this.#low)) this.#low++;
+    this.#state.dropBelow(this.#store.minOffset(TRANS_HALF_TOPIC, 0));
   }
 
   #countPending(): void {
@@ -178,7 +178,10 @@ export class TransactionService {
     if (typeof transactionId !== 'string' || !/^[0-9A-Fa-f]{32}$/.test(transactionId))
       throw new MqgateError('MQ_ERR_TX_UNKNOWN', `"${String(transactionId)}" is not a transaction id`);
     const id = transactionId.toUpperCase();
-    const half = this.#recent.get(id) ?? (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }));
+    const half =
+      this.#recent.get(id) ??
+      this.#older.get(id) ??
+      (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }));
     if (half === undefined) throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
     const done = await this.#resolveHalf(half, op);
     if (done !== op)
@@ -194,14 +197,14 @@ export class TransactionService {
 
   /** Resolves a half message once; returns how it ended (which may differ from `op`). */
   async #resolveHalf(
-    half: StoredMessage,
+    half: WrittenMessage,
     op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED',
     checkTimes = 0,
   ): Promise<TxOp> {
     const key = half.queueOffset;
     for (;;) {
-      const known = this.#state.get(key);
-      if (known !== undefined && known.op !== 'CHECKED') return known.op;
+      const known = this.#state.op(key);
+      if (known !== undefined && known !== 'CHECKED') return known;
       const busy = this.#busy.get(key);
       if (busy === undefined) break;
       await busy.catch(() => undefined);
@@ -212,9 +215,9 @@ export class TransactionService {
       const writes = [opRecord(half, op, checkTimes)];
       if (op === 'COMMIT') writes.unshift(committedMessage(half));
       if (op === 'DISCARDED') writes.unshift(discardedMessage(half, checkTimes));
-      await this.#put(...writes);
-      this.#recent.delete(half.msgId);
-      this.#state.set(key, { op, checkTimes });
+      await this.#put(writes);
+      if (!this.#recent.delete(half.msgId)) this.#older.delete(half.msgId);
+      this.#state.set(key, op, checkTimes);
       this.stats.pending = Math.max(0, this.stats.pending - 1);
       if (op === 'COMMIT') this.stats.committed++;
       else if (op === 'ROLLBACK') this.stats.rolledBack++;
@@ -230,24 +233,27 @@ export class TransactionService {
     }
   }
 
-  async #put(...ms: MessageInput[]): Promise<void> {
+  async #put(ms: MessageInput[]): Promise<void> {
     for (const m of ms) this.#topics.system(m.topic);
     const results = await this.#store.putMessages(ms);
-    results.forEach((r, i) => {
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i] as PutMessageResult;
       if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
         throw new MqgateError(
           'MQ_ERR_STORE_IO',
           `writing to ${ms[i]?.topic} answered ${r.status}: ${r.reason ?? ''}`,
         );
-    });
+    }
   }
 
   /** Keeps a prepared half message at hand for its commit (bounded: older ones are read back). */
-  #remember(msgId: string, half: StoredMessage): void {
+  #remember(msgId: string, half: WrittenMessage): void {
     this.#recent.set(msgId, half);
-    if (this.#recent.size > RECENT_HALVES) {
-      const oldest = this.#recent.keys().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
+    // two generations, turned over when the young one is full: O(1), where dropping the
+    // oldest entry of one Map walked past every deleted entry at its front each time
+    if (this.#recent.size >= RECENT_HALVES) {
+      this.#older = this.#recent;
+      this.#recent = new Map();
     }
   }
 
@@ -268,7 +274,7 @@ export class TransactionService {
   }
 
   async #check(half: StoredMessage): Promise<void> {
-    const checkTimes = this.#state.get(half.queueOffset)?.checkTimes ?? 0;
+    const checkTimes = this.#state.checkTimes(half.queueOffset);
     if (checkTimes >= this.#opts.checkMax) {
       this.#log.warn({ msgId: half.msgId, checkTimes }, 'half message checked too often: discarded');
       await this.#resolveHalf(half, 'DISCARDED', checkTimes);
@@ -296,16 +302,20 @@ export class TransactionService {
     if (state === TxState.COMMIT_MESSAGE) await this.#resolveHalf(half, 'COMMIT', checkTimes + 1);
     else if (state === TxState.ROLLBACK_MESSAGE) await this.#resolveHalf(half, 'ROLLBACK', checkTimes + 1);
     else {
-      await this.#put(opRecord(half, 'CHECKED', checkTimes + 1));
-      this.#state.set(half.queueOffset, { op: 'CHECKED', checkTimes: checkTimes + 1 });
+      await this.#put([opRecord(half, 'CHECKED', checkTimes + 1)]);
+      this.#state.set(half.queueOffset, 'CHECKED', checkTimes + 1);
     }
   }
 }
 
 const RECENT_HALVES = 10_000;
 
-/** The stored form of a half message just written, from what was written and where. */
-function halfFrom(m: MessageInput, r: PutMessageResult): StoredMessage {
+/**
+ * A half message just written, from what was written and where. A text body is kept as it is
+ * (strings do not change); bytes are copied, as the sender may use its buffer again before the
+ * commit.
+ */
+function halfFrom(m: MessageInput, r: PutMessageResult): WrittenMessage {
   return {
     msgId: r.msgId ?? '',
     topic: m.topic,
@@ -316,7 +326,7 @@ function halfFrom(m: MessageInput, r: PutMessageResult): StoredMessage {
     tag: m.tag,
     keys: m.keys ?? [],
     properties: m.properties ?? {},
-    body: Buffer.from(m.body),
+    body: typeof m.body === 'string' ? m.body : Buffer.from(m.body),
     bornTimestamp: m.bornTimestamp ?? r.storeTimestamp ?? Date.now(),
     storeTimestamp: r.storeTimestamp ?? Date.now(),
     flag: m.flag ?? 0,

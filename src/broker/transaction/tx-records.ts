@@ -1,5 +1,6 @@
-import type { MessageInput, StoredMessage } from '../../message/message.js';
+import type { MessageInput } from '../../message/message.js';
 import { SysFlag } from '../../message/message.js';
+import type { WrittenMessage } from '../moved-message.js';
 import { movedMessage } from '../moved-message.js';
 import { placed, withProps, withoutProps } from '../../message/props.js';
 import { TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
@@ -45,12 +46,12 @@ export function halfRecord(m: MessageInput, producerGroup: string): MessageInput
 }
 
 /** An op record (topic RMQ_SYS_TRANS_OP_HALF_TOPIC, tag `d`, as RocketMQ writes them). */
-export function opRecord(half: StoredMessage, op: TxOp, checkTimes = 0): MessageInput {
+export function opRecord(half: WrittenMessage, op: TxOp, checkTimes = 0): MessageInput {
   return {
     topic: TRANS_OP_HALF_TOPIC,
     queueId: 0,
     tag: 'd',
-    body: Buffer.from(String(half.queueOffset)),
+    body: String(half.queueOffset),
     properties: {
       [TxProp.OP]: op,
       [TxProp.HALF_OFFSET]: String(half.queueOffset),
@@ -62,7 +63,7 @@ export function opRecord(half: StoredMessage, op: TxOp, checkTimes = 0): Message
 const HALF_ONLY: readonly string[] = [TxProp.TRANSACTION_PREPARED, TxProp.CHECK_TIMES];
 
 /** The real message a commit writes (same msgId; sysFlag says committed). */
-export function committedMessage(half: StoredMessage): MessageInput {
+export function committedMessage(half: WrittenMessage): MessageInput {
   return movedMessage(half, {
     topic: half.properties[TxProp.REAL_TOPIC] ?? half.topic,
     queueId: Number(half.properties[TxProp.REAL_QID] ?? 0),
@@ -72,7 +73,7 @@ export function committedMessage(half: StoredMessage): MessageInput {
 }
 
 /** A half message checked too often, kept in TRANS_CHECK_MAX_TIME_TOPIC for inspection. */
-export function discardedMessage(half: StoredMessage, checkTimes: number): MessageInput {
+export function discardedMessage(half: WrittenMessage, checkTimes: number): MessageInput {
   return movedMessage(half, {
     topic: TRANS_CHECK_MAX_TIME_TOPIC,
     queueId: 0,
