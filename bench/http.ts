@@ -4,14 +4,14 @@
  * run with the same load: autocannon, keep-alive, BENCH_CONNECTIONS connections (64), each
  * server in its own process.
  *
- *   npm run bench:http                 (about a minute)
+ *   npm run bench:http                 (about 75 s: 5 alternating rounds)
  *   BENCH_SECONDS=3 BENCH_ROUNDS=2 npm run bench:http
  */
 import autocannon from 'autocannon';
 import { startBenchServer } from './bench-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const body = JSON.stringify({ body: 'x'.repeat(1024), tag: 'TagA', keys: ['k'] });
 const report = (name: string, value: string): void => console.log(`${name.padEnd(48)} ${value}`);
