@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { placed, withProps, withoutProps } from '../../src/message/props.js';
+
+describe('message', () => {
+  it('props - withProps copies as a spread does, own keys only, __proto__ included', () => {
+    const base = JSON.parse('{"a":"1","__proto__":"p"}') as Record<string, string>;
+    const out = withProps(base, { b: '2', a: '3' });
+    expect(out).toEqual({ ...base, b: '2', a: '3' });
+    expect(Object.keys(out)).toEqual(['a', '__proto__', 'b']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(withProps(undefined)).toEqual({});
+    expect(base).toEqual(JSON.parse('{"a":"1","__proto__":"p"}'));
+  });
+
+  it('props - withoutProps drops the keys named, placed moves a message keeping the rest', () => {
+    expect(withoutProps({ a: '1', b: '2', c: '3' }, ['b'])).toEqual({ a: '1', c: '3' });
+    const m = { topic: 'T', queueId: 1, body: 'x', tag: 'A', keys: ['k'], msgId: undefined, flag: 7 };
+    const p = placed(m, { topic: 'S', queueId: 0, sysFlag: 4, properties: { r: 'T' } });
+    expect(p).toMatchObject({
+      topic: 'S',
+      queueId: 0,
+      sysFlag: 4,
+      properties: { r: 'T' },
+      body: 'x',
+      tag: 'A',
+      keys: ['k'],
+      flag: 7,
+    });
+  });
+});
