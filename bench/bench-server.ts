@@ -1,6 +1,7 @@
 /** Starts bench/http-server.ts in a child process and waits for its `READY <url>` line. */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 export interface BenchServer {
   readonly url: string;
@@ -12,7 +13,9 @@ export function startBenchServer(mode: 'bare' | 'ws-bare' | 'mqgate'): Promise<B
   // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
   // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
   const args = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...args, '--import', 'tsx', 'bench/http-server.ts', mode], {
+  // every server (the baselines too) runs with the V8 flags `mqgate serve` runs with
+  const node = [...SERVE_NODE_FLAGS, ...args, '--import', 'tsx', 'bench/http-server.ts', mode];
+  const child = spawn(process.execPath, node, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

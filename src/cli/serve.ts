@@ -5,6 +5,7 @@
  * exits 0.
  */
 import type { FastifyInstance } from 'fastify';
+import { missingServeFlags } from './node-flags.js';
 import { buildApp } from '../api/app.js';
 import type { ConfigLayer } from '../config/load.js';
 import { loadConfig, redactConfig } from '../config/load.js';
@@ -113,6 +114,12 @@ export async function serveMain(flags: ServeFlags): Promise<void> {
     },
     `mqgate listening on ${running.url} (API docs: ${running.url}/docs)`,
   );
+  const missing = missingServeFlags();
+  if (missing.length > 0)
+    log.info(
+      { missing },
+      `for throughput, start node with ${missing.join(' ')} (e.g. NODE_OPTIONS="${missing.join(' ')}"); npm start does`,
+    );
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       log.info({ signal: sig }, 'shutting down: draining connections, flushing the store');
