@@ -46,6 +46,10 @@ describe('WebSocket backpressure', () => {
     };
     await until(() => conn().readingPaused, 10_000);
     await sleep(300);
+    // the server holds back at its cap: seen with more than half of it waiting (not at any
+    // one instant: as TCP autotuning grows the kernel buffers they take a burst now and then,
+    // and the buffer refills from the deliveries held for the socket)
+    await until(() => conn().bufferedBytes > CAP / 2, 2000);
     const stalled = conn();
     await sleep(200);
     const later = conn();
@@ -55,7 +59,6 @@ describe('WebSocket backpressure', () => {
     expect(later.framesOut - stalled.framesOut).toBeLessThan(N / 8);
     // what waits for it is bounded by the cap (plus at most one frame per subscription)
     expect(stalled.maxBufferedBytes).toBeLessThanOrEqual(CAP + 2048);
-    expect(stalled.bufferedBytes).toBeGreaterThan(CAP / 2);
     // and the broker never has more than credit out
     expect(stalled.subscriptions[0]?.unacked).toBeLessThanOrEqual(CREDIT);
     console.log(
