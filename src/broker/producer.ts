@@ -7,6 +7,7 @@ import { delayedRecord, timerRecord } from './schedule/schedule-props.js';
 import type { SendInput, SendResult } from './send.js';
 import { toSendResult, toStoreInput } from './send.js';
 import type { TopicConfig, TopicRegistry } from './topic-registry.js';
+import { bodySizeWithin } from '../message/bytes.js';
 
 /**
  * The send path of the broker core: checks a message, picks its queue (explicit id, sharding
@@ -34,8 +35,8 @@ export class Producer {
 
   async send(t: TopicConfig, m: SendInput): Promise<SendResult> {
     if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${t.name}" is read-only`);
-    const body = typeof m.body === 'string' ? Buffer.byteLength(m.body) : m.body.byteLength;
     const max = this.#store.options.maxMessageSize;
+    const body = bodySizeWithin(m.body, max);
     if (body > max)
       throw new MqgateError(
         'MQ_ERR_MESSAGE_TOO_LARGE',

@@ -30,6 +30,7 @@ import { newMsgId } from '../message/index.js';
 import type { GetMessageResult } from '../store/index.js';
 import { toMessageJson } from './message-json.js';
 import { TxCheckRouter } from './tx-check.js';
+import { bodySizeWithin } from '../message/bytes.js';
 
 /** How a backend provides a feature: by itself, through mqgate's core, or not at all. */
 export type FeatureSupport = 'native' | 'emulated' | 'none';
@@ -164,6 +165,8 @@ export class Gateway {
         'MQ_ERR_MESSAGE_ILLEGAL',
         `a batch holds 1..${MAX_BATCH} messages, not ${messages.length}`,
       );
+    const max = this.limits.maxMessageSize;
+    // bounds first (text is measured only when it could be too large), then exact sizes
     let total = 0;
     for (const [i, m] of messages.entries()) {
       if (m.delayLevel !== undefined || m.deliverAt !== undefined)
@@ -171,9 +174,9 @@ export class Gateway {
           'MQ_ERR_MESSAGE_ILLEGAL',
           `messages[${i}]: a batch may not hold delayed or timed messages`,
         );
-      total += typeof m.body === 'string' ? Buffer.byteLength(m.body) : m.body.byteLength;
+      total += bodySizeWithin(m.body, max);
     }
-    const max = this.limits.maxMessageSize;
+    if (total > max) total = messages.reduce((n, m) => n + bodySizeWithin(m.body, 0), 0);
     if (total > max)
       throw new MqgateError(
         'MQ_ERR_MESSAGE_TOO_LARGE',

@@ -74,3 +74,15 @@ export function bytesEqual(buf: Uint8Array, start: number, end: number, bytes: U
   for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) return false;
   return true;
 }
+
+/**
+ * A body's size in bytes, measured only when it matters: text of at most `max / 3` UTF-16 units
+ * cannot take more than `max` bytes as UTF-8, so its bound (3 bytes a unit) is answered instead
+ * of measuring it (the record encoder measures it once anyway). Exact whenever it is above
+ * `max`, so a size check on it is exact.
+ */
+export function bodySizeWithin(body: Uint8Array | string, max: number): number {
+  if (typeof body !== 'string') return body.byteLength;
+  const bound = body.length * 3;
+  return bound <= max ? bound : Buffer.byteLength(body);
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bodySizeWithin } from '../../src/message/bytes.js';
 import { placed, withProps, withoutProps } from '../../src/message/props.js';
 
 describe('message', () => {
@@ -26,5 +27,15 @@ describe('message', () => {
       keys: ['k'],
       flag: 7,
     });
+  });
+});
+
+describe('message', () => {
+  it('body size - text is measured only when it could be over the limit, exactly then', () => {
+    expect(bodySizeWithin(Buffer.alloc(10), 5)).toBe(10);
+    expect(bodySizeWithin('abc', 100)).toBe(9); // a bound: 3 bytes a unit at most
+    expect(bodySizeWithin('é'.repeat(10), 20)).toBe(20); // over 20/3 units: measured, exact
+    expect(bodySizeWithin('ab', 0)).toBe(2);
+    expect(bodySizeWithin('😀', 0)).toBe(4);
   });
 });

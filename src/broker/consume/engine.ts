@@ -155,8 +155,8 @@ export class ConsumeEngine {
     for (let i = 0; i < keys.length && out.length < o.max; i++) {
       const at = (first + i) % keys.length;
       const key = keys[at] as CursorKey;
-      // the next take starts after the last queue this one takes from: empty queues skipped
-      // here do not hand their turn to the queue after them, and the queues keep the same pace
+      // the next take starts after the last queue this one looks at: empty queues skipped here
+      // do not hand their turn to the queue after them, and the queues keep the same pace
       // (they lie interleaved in the log, so an even pace reads each stretch of it once)
       this.#rr = at + 1;
       let known = this.#byKey.get(key);
