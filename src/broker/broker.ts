@@ -36,7 +36,7 @@ import type { TopicConfig, TopicUpdate } from './topic-registry.js';
 import { TopicRegistry } from './topic-registry.js';
 import { resentMessage } from './consume/retry.js';
 import { Scheduler } from './schedule/scheduler.js';
-import type { TxChecker, TxStats } from './transaction/transactions.js';
+import type { Prepared, TxChecker, TxStats } from './transaction/transactions.js';
 import { TransactionService } from './transaction/transactions.js';
 
 /**
@@ -63,6 +63,8 @@ export class Broker {
   readonly #offArrival: () => void;
   readonly #scheduler: Scheduler;
   #tx: TransactionService | undefined;
+  /** The producer group of the last prepare, known valid (checked once, not per message). */
+  #lastProducerGroup: string | undefined;
   #closed = false;
 
   private constructor(options: ResolvedBrokerOptions, store: MessageStore) {
@@ -233,7 +235,8 @@ export class Broker {
 
   /** A user topic that exists (or, with autoCreateTopics, is created now). */
   #topic(name: string, forWrite: boolean): TopicConfig {
-    const t = this.topics.get(checkTopicName(name));
+    // a configured topic's name is valid: the check runs for names not found
+    const t = this.topics.get(name) ?? this.topics.get(checkTopicName(name));
     if (t !== undefined) {
       // system topics are read and written by the core only (DLQs: through deadLetters())
       if (t.system) checkUserTopic(name);
@@ -267,28 +270,35 @@ export class Broker {
    * Stores a half message: invisible to every consumer until committed. Returns the
    * transaction id (the message's msgId).
    */
-  async prepare(
-    topic: string,
-    producerGroup: string,
-    m: SendInput,
-  ): Promise<{ transactionId: string; msgId: string; status: string; topic: string; queueId: number }> {
-    const tx = this.#transactions();
-    const t = this.#topic(topic, true);
-    if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${topic}" is read-only`);
-    checkGroupName(producerGroup);
-    const queueId = this.#producer.queueFor(t, m);
-    const r = await tx.prepare(toStoreInput(topic, queueId, m), producerGroup);
-    return { transactionId: r.transactionId, msgId: r.msgId, status: r.status, topic, queueId };
+  prepare(topic: string, producerGroup: string, m: SendInput): Promise<Prepared> {
+    try {
+      const tx = this.#transactions();
+      const t = this.#topic(topic, true);
+      if (t.perm === 'R') throw new MqgateError('MQ_ERR_TOPIC_PERMISSION', `topic "${topic}" is read-only`);
+      if (producerGroup !== this.#lastProducerGroup) this.#lastProducerGroup = checkGroupName(producerGroup);
+      const queueId = this.#producer.queueFor(t, m);
+      return tx.prepare(toStoreInput(topic, queueId, m), producerGroup);
+    } catch (err) {
+      return Promise.reject(err as Error); // refusals are rejections, as from an async function
+    }
   }
 
   /** Commits a prepared message: it becomes visible in its topic. Idempotent. */
   commit(transactionId: string): Promise<{ transactionId: string; state: string }> {
-    return this.#transactions().resolve(transactionId, 'COMMIT');
+    try {
+      return this.#transactions().resolve(transactionId, 'COMMIT');
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Rolls a prepared message back: it is never delivered. Idempotent. */
   rollback(transactionId: string): Promise<{ transactionId: string; state: string }> {
-    return this.#transactions().resolve(transactionId, 'ROLLBACK');
+    try {
+      return this.#transactions().resolve(transactionId, 'ROLLBACK');
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** The check-back: asked about half messages left unresolved past transactionTimeoutMs. */

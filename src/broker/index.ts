@@ -19,5 +19,5 @@ export * from './system-topics.js';
 export * from './filter/index.js';
 export { ScheduleProp } from './schedule/schedule-props.js';
 export { TxState } from './transaction/transactions.js';
-export type { TxChecker, TxCheckRequest, TxStats } from './transaction/transactions.js';
+export type { Prepared, TxChecker, TxCheckRequest, TxStats } from './transaction/transactions.js';
 export { TxProp, TxOp } from './transaction/tx-records.js';

@@ -1,9 +1,9 @@
 import { crc32 } from 'node:zlib';
 import { bytesEqual, getU64, setU64, utf8Length, viewOf, writeUtf8 } from './bytes.js';
 import { bytesHash } from './hash.js';
-import { isMsgId, MSG_ID_BYTES, msgIdToString, writeMsgId, writeNewMsgId } from './msg-id.js';
+import { isMsgId, MSG_ID_BYTES, msgIdToString, upperMsgId, writeMsgId, writeNewMsgId } from './msg-id.js';
 import type { MessageInput, StoredMessage } from './message.js';
-import { topicNameProblem } from './message.js';
+import { MultiDispatchProp, SysFlag, topicNameProblem } from './message.js';
 
 /**
  * The binary record of one message in the CommitLog. Little-endian throughout.
@@ -71,21 +71,38 @@ export interface RecordPlan {
   readonly size: number;
   readonly bodyLen: number;
   readonly propsLen: number;
+  /** The second queue's offset as written (`msg.dispatchAlso` set), else undefined. */
+  readonly alsoOffset: string | undefined;
 }
+
+const MD_TOPIC_LEN = MultiDispatchProp.TOPIC.length;
+const MD_OFFSET_LEN = MultiDispatchProp.QUEUE_OFFSET.length;
 
 export type PlanProblem = {
   readonly problem: 'MESSAGE_ILLEGAL' | 'PROPERTIES_SIZE_EXCEEDED';
   readonly reason: string;
 };
 
-/** Checks a message against the limits and measures its record. */
-export function planRecord(msg: MessageInput, maxBodySize: number): RecordPlan | PlanProblem {
-  if (!validTopics.has(msg.topic)) {
-    const topicProblem = topicNameProblem(msg.topic);
-    if (topicProblem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: topicProblem };
-    if (validTopics.size >= 10_000) validTopics.clear();
-    validTopics.add(msg.topic);
-  }
+function topicProblem(topic: string): string | undefined {
+  if (validTopics.has(topic)) return undefined;
+  const problem = topicNameProblem(topic);
+  if (problem !== undefined) return problem;
+  if (validTopics.size >= 10_000) validTopics.clear();
+  validTopics.add(topic);
+  return undefined;
+}
+
+/**
+ * Checks a message against the limits and measures its record. `alsoQueueOffset` is the offset
+ * the store assigned in the second queue of a message with `dispatchAlso`.
+ */
+export function planRecord(
+  msg: MessageInput,
+  maxBodySize: number,
+  alsoQueueOffset = 0,
+): RecordPlan | PlanProblem {
+  const problem = topicProblem(msg.topic);
+  if (problem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: problem };
   if (!Number.isInteger(msg.queueId) || msg.queueId < 0 || msg.queueId > 0x7fffffff)
     return { problem: 'MESSAGE_ILLEGAL', reason: `queueId ${msg.queueId} is not a non-negative integer` };
   if (msg.msgId !== undefined && !isMsgId(msg.msgId))
@@ -108,12 +125,19 @@ export function planRecord(msg: MessageInput, maxBodySize: number): RecordPlan |
       propsLen += 4 + utf8Length(k) + utf8Length(msg.properties[k] as string);
     }
   }
+  let alsoOffset: string | undefined;
+  if (msg.dispatchAlso !== undefined) {
+    const alsoProblem = topicProblem(msg.dispatchAlso);
+    if (alsoProblem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: alsoProblem };
+    alsoOffset = String(alsoQueueOffset);
+    propsLen += 8 + MD_TOPIC_LEN + utf8Length(msg.dispatchAlso) + MD_OFFSET_LEN + alsoOffset.length;
+  }
   if (meta + propsLen > MAX_PROPERTIES_BYTES)
     return {
       problem: 'PROPERTIES_SIZE_EXCEEDED',
       reason: `tag, keys and properties take ${meta + propsLen} bytes, at most ${MAX_PROPERTIES_BYTES} are allowed`,
     };
-  return { size: FIXED_PART + meta + propsLen + 4 + bodyLen, bodyLen, propsLen };
+  return { size: FIXED_PART + meta + propsLen + 4 + bodyLen, bodyLen, propsLen, alsoOffset };
 }
 
 export function isPlanProblem(p: RecordPlan | PlanProblem): p is PlanProblem {
@@ -154,7 +178,7 @@ export function writeRecord(
   dv.setUint32(off + OFF_FLAG, (msg.flag ?? 0) >>> 0, true);
   setU64(dv, off + OFF_QUEUE_OFFSET, at.queueOffset);
   setU64(dv, off + OFF_PHYS_OFFSET, at.commitLogOffset);
-  dv.setUint32(off + OFF_SYS_FLAG, (msg.sysFlag ?? 0) >>> 0, true);
+  dv.setUint32(off + OFF_SYS_FLAG, recordSysFlag(msg, plan), true);
   setU64(dv, off + OFF_BORN, msg.bornTimestamp ?? at.storeTimestamp);
   setU64(dv, off + OFF_STORE, at.storeTimestamp);
   dv.setUint32(off + OFF_RECONSUME, (msg.reconsumeTimes ?? 0) >>> 0, true);
@@ -162,7 +186,7 @@ export function writeRecord(
   let msgId: string;
   if (msg.msgId !== undefined) {
     writeMsgId(buf, off + OFF_MSG_ID, msg.msgId);
-    msgId = msg.msgId.toUpperCase();
+    msgId = upperMsgId(msg.msgId);
   } else msgId = writeNewMsgId(buf, off + OFF_MSG_ID, at.storeTimestamp);
   let p = writeStr16(buf, dv, off + FIXED_PART, msg.topic);
   p = writeStr16(buf, dv, p, msg.tag ?? '');
@@ -178,11 +202,23 @@ export function writeRecord(
       p = writeStr16(buf, dv, p, msg.properties[k] as string);
     }
   }
+  if (plan.alsoOffset !== undefined) {
+    p = writeStr16(buf, dv, p, MultiDispatchProp.TOPIC);
+    p = writeStr16(buf, dv, p, msg.dispatchAlso as string);
+    p = writeStr16(buf, dv, p, MultiDispatchProp.QUEUE_OFFSET);
+    p = writeStr16(buf, dv, p, plan.alsoOffset);
+  }
   dv.setUint32(p, plan.bodyLen, true);
   p += 4;
   copyBody(buf, p, msg.body, plan.bodyLen);
   if (withCrc) dv.setUint32(off + OFF_CRC, crc32(buf.subarray(off, off + plan.size)), true);
   return msgId;
+}
+
+/** The sysFlag a record carries: the message's, with MULTI_DISPATCH set by the store alone. */
+export function recordSysFlag(msg: MessageInput, plan: RecordPlan): number {
+  const flag = ((msg.sysFlag ?? 0) & ~SysFlag.MULTI_DISPATCH) >>> 0;
+  return plan.alsoOffset === undefined ? flag : (flag | SysFlag.MULTI_DISPATCH) >>> 0;
 }
 
 /**
@@ -299,6 +335,10 @@ export interface DispatchInfo {
   readonly msgIdHash: number;
   readonly storeTimestamp: number;
   readonly sysFlag: number;
+  /** The topic of the record's second queue entry (queue 0; SysFlag.MULTI_DISPATCH), if any. */
+  readonly alsoTopic: string | undefined;
+  /** That entry's queue offset. */
+  readonly alsoQueueOffset: number;
 }
 
 function readStr16(buf: Buffer, p: number): string {
@@ -363,6 +403,19 @@ function lookUpName(buf: Buffer, start: number, len: number): NameEntry {
   return entry;
 }
 
+/** The body of a record already checked with `checkRecord`: a view into `buf` (no copy). */
+export function recordBody(buf: Buffer, off: number): Buffer {
+  const dv = viewOf(buf);
+  let p = off + FIXED_PART;
+  p += 2 + dv.getUint16(p, true); // topic
+  p += 2 + dv.getUint16(p, true); // tag
+  const keyCount = dv.getUint16(p, true);
+  p += 2;
+  for (let i = 0; i < keyCount; i++) p += 2 + dv.getUint16(p, true);
+  p += 2 + dv.getUint16(p, true); // properties
+  return buf.subarray(p + 4, p + 4 + dv.getUint32(p, true));
+}
+
 /** Reads the dispatch fields of a record already checked with `checkRecord`. */
 export function readDispatchInfo(buf: Buffer, off: number, size: number): DispatchInfo {
   const dv = viewOf(buf);
@@ -379,6 +432,21 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
     keys.push(readStr16(buf, p));
     p += 2 + dv.getUint16(p, true);
   }
+  const sysFlag = dv.getUint32(off + OFF_SYS_FLAG, true);
+  let alsoTopic: string | undefined;
+  let alsoQueueOffset = 0;
+  if ((sysFlag & SysFlag.MULTI_DISPATCH) !== 0) {
+    // the store writes its two properties last: the last of each name counts, as in decodeRecord
+    const propsEnd = p + 2 + dv.getUint16(p, true);
+    for (p += 2; p < propsEnd;) {
+      const k = readStr16(buf, p);
+      p += 2 + dv.getUint16(p, true);
+      if (k === MultiDispatchProp.TOPIC) alsoTopic = readName(buf, p + 2, dv.getUint16(p, true));
+      else if (k === MultiDispatchProp.QUEUE_OFFSET) alsoQueueOffset = Number(readStr16(buf, p));
+      p += 2 + dv.getUint16(p, true);
+    }
+    if (!Number.isSafeInteger(alsoQueueOffset) || alsoQueueOffset < 0) alsoTopic = undefined;
+  }
   return {
     commitLogOffset: getU64(dv, off + OFF_PHYS_OFFSET),
     size,
@@ -390,7 +458,9 @@ export function readDispatchInfo(buf: Buffer, off: number, size: number): Dispat
     msgId: msgIdToString(buf, off + OFF_MSG_ID),
     msgIdHash: bytesHash(buf, off + OFF_MSG_ID, MSG_ID_BYTES),
     storeTimestamp: getU64(dv, off + OFF_STORE),
-    sysFlag: dv.getUint32(off + OFF_SYS_FLAG, true),
+    sysFlag,
+    alsoTopic,
+    alsoQueueOffset,
   };
 }
 
@@ -453,8 +523,13 @@ export function decodeRecord(buf: Buffer, off: number, size: number): StoredMess
 }
 
 /** Encodes one message on its own, for tests and tools (the store writes in place instead). */
-export function encodeMessage(msg: MessageInput, at: RecordPlacement, maxBodySize = 4 * 1024 * 1024): Buffer {
-  const plan = planRecord(msg, maxBodySize);
+export function encodeMessage(
+  msg: MessageInput,
+  at: RecordPlacement,
+  maxBodySize = 4 * 1024 * 1024,
+  alsoQueueOffset = 0,
+): Buffer {
+  const plan = planRecord(msg, maxBodySize, alsoQueueOffset);
   if (isPlanProblem(plan)) throw new RangeError(plan.reason);
   const buf = Buffer.allocUnsafe(plan.size);
   writeRecord(buf, 0, msg, plan, at);

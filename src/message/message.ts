@@ -19,6 +19,18 @@ export const SysFlag = {
   TRANSACTION_ROLLBACK_TYPE: 0xc,
   /** Delivery is delayed by a level or held until a time (see the scheduler). */
   DELAY: 0x10,
+  /**
+   * The record has a second ConsumeQueue entry, in the queue 0 of the topic its
+   * INNER_MULTI_DISPATCH property names, at the offset INNER_MULTI_QUEUE_OFFSET says (RocketMQ's
+   * multi-dispatch, used there for light message queues). Set by the store.
+   */
+  MULTI_DISPATCH: 0x20,
+} as const;
+
+/** Properties the store writes on a record with a second queue entry (see SysFlag.MULTI_DISPATCH). */
+export const MultiDispatchProp = {
+  TOPIC: 'INNER_MULTI_DISPATCH',
+  QUEUE_OFFSET: 'INNER_MULTI_QUEUE_OFFSET',
 } as const;
 
 /** What a producer hands to the store. Absent fields get defaults when stored. */
@@ -37,6 +49,11 @@ export interface MessageInput {
   readonly sysFlag?: number | undefined;
   readonly reconsumeTimes?: number | undefined;
   readonly preparedTransactionOffset?: number | undefined;
+  /**
+   * A second queue for the same record: queue 0 of this (system) topic gets an entry too, at the
+   * offset the store assigns. One write in two queues (see SysFlag.MULTI_DISPATCH).
+   */
+  readonly dispatchAlso?: string | undefined;
 }
 
 /** A message as read back from the store. */

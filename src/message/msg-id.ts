@@ -81,13 +81,23 @@ export function msgIdToString(buf: Uint8Array, offset = 0): string {
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 
+/** 32 hex digits (either case). */
 export function isMsgId(s: string): boolean {
-  return HEX32.test(s);
+  return typeof s === 'string' && HEX32.test(s);
 }
 
 /** Writes a textual id into `buf`; the caller has checked it with `isMsgId`. */
 export function writeMsgId(buf: Buffer, offset: number, id: string): void {
   buf.write(id, offset, MSG_ID_BYTES, 'hex');
+}
+
+/** The id in upper case (the same string when it is already: no copy made). */
+export function upperMsgId(id: string): string {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x66) return id.toUpperCase();
+  }
+  return id;
 }
 
 /** Milliseconds encoded in an id made by mqgate (ids from other systems give arbitrary values). */

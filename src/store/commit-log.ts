@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DispatchInfo, RecordPlan } from '../message/codec.js';
-import { BLANK_SIZE, OFF_MSG_ID, writeBlank, writeRecord } from '../message/codec.js';
+import { BLANK_SIZE, OFF_MSG_ID, recordSysFlag, writeBlank, writeRecord } from '../message/codec.js';
 import { bytesHash } from '../message/hash.js';
 import { MSG_ID_BYTES } from '../message/msg-id.js';
 import type { MessageInput } from '../message/message.js';
@@ -203,7 +203,13 @@ export class CommitLog {
    * Encodes a record at the end of the log. Synchronous: the record's position, queue offset and
    * msgId are fixed here; `commit()` then waits for it to be written (and flushed).
    */
-  encode(msg: MessageInput, plan: RecordPlan, queueOffset: number, storeTimestamp: number): DispatchInfo {
+  encode(
+    msg: MessageInput,
+    plan: RecordPlan,
+    queueOffset: number,
+    storeTimestamp: number,
+    alsoQueueOffset = 0,
+  ): DispatchInfo {
     let pos = this.#encodeEnd;
     const segSize = this.#opts.segmentSize;
     const segEnd = pos - (pos % segSize) + segSize;
@@ -234,7 +240,9 @@ export class CommitLog {
       msgId,
       msgIdHash: bytesHash(chunk.buf, at + OFF_MSG_ID, MSG_ID_BYTES),
       storeTimestamp,
-      sysFlag: msg.sysFlag ?? 0,
+      sysFlag: recordSysFlag(msg, plan),
+      alsoTopic: msg.dispatchAlso,
+      alsoQueueOffset,
     };
     chunk.infos.push(info);
     return info;
@@ -292,6 +300,19 @@ export class CommitLog {
       const c = this.#recent[i] as Chunk;
       if (offset < c.start || offset + len > c.start + c.used) continue;
       return Buffer.from(c.buf.subarray(offset - c.start, c.used));
+    }
+    return undefined;
+  }
+
+  /**
+   * A view (no copy) of bytes [offset, offset + len) of a written chunk still in memory. Valid
+   * only until the caller yields: the chunk's memory is used again for later appends.
+   */
+  recentView(offset: number, len: number): Buffer | undefined {
+    for (let i = this.#recent.length - 1; i >= 0; i--) {
+      const c = this.#recent[i] as Chunk;
+      if (offset < c.start || offset + len > c.start + c.used) continue;
+      return c.buf.subarray(offset - c.start, offset - c.start + len);
     }
     return undefined;
   }

@@ -48,15 +48,31 @@ export class ConsumeQueueTable {
     return out;
   }
 
-  /** Stages a record's entry in its queue (created on first use); returns the placeholders added. */
+  /**
+   * Stages a record's entry in its queue, and in its second queue when it has one (both created
+   * on first use); returns the placeholders added.
+   */
   stage(info: DispatchInfo, tagsCode: number): number {
-    let cq = this.#queues.get(info.topic)?.[info.queueId];
+    const gap = this.#stageIn(info.topic, info.queueId, info.queueOffset, info, tagsCode);
+    if (info.alsoTopic === undefined) return gap;
+    const alsoGap = this.#stageIn(info.alsoTopic, 0, info.alsoQueueOffset, info, tagsCode);
+    return alsoGap > 0 ? Math.max(gap, 0) + alsoGap : gap;
+  }
+
+  #stageIn(
+    topic: string,
+    queueId: number,
+    queueOffset: number,
+    info: DispatchInfo,
+    tagsCode: number,
+  ): number {
+    let cq = this.#queues.get(topic)?.[queueId];
     if (cq === undefined) {
-      cq = new ConsumeQueue(this.dir, info.topic, info.queueId, this.#perFile);
+      cq = new ConsumeQueue(this.dir, topic, queueId, this.#perFile);
       cq.load();
       this.#put(cq);
     }
-    const gap = cq.stage(info.queueOffset, info.commitLogOffset, info.size, tagsCode);
+    const gap = cq.stage(queueOffset, info.commitLogOffset, info.size, tagsCode);
     if (gap >= 0) this.#staged.add(cq);
     if (gap > 0) this.placeholders += gap;
     return gap;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { MqgateError } from '../errors.js';
 import type { DispatchInfo } from '../message/codec.js';
-import { isPlanProblem, planRecord } from '../message/codec.js';
+import { isPlanProblem, planRecord, recordBody } from '../message/codec.js';
 import { tagsCode } from '../message/hash.js';
 import type { MessageInput, StoredMessage } from '../message/message.js';
 import { isMsgId } from '../message/msg-id.js';
@@ -351,12 +351,16 @@ export class MessageStore {
 
   /** Checks a message and encodes it at the end of the log, or says why not. */
   #encode(msg: MessageInput, now: number): DispatchInfo | PutMessageResult {
-    const plan = planRecord(msg, this.options.maxMessageSize);
+    // a second queue entry (multi-dispatch): its offset is written in the record
+    const also = msg.dispatchAlso === undefined ? undefined : this.#queueOffsets(msg.dispatchAlso);
+    const alsoOffset = also === undefined ? 0 : (also[0] ?? 0);
+    const plan = planRecord(msg, this.options.maxMessageSize, alsoOffset);
     if (isPlanProblem(plan)) return { status: plan.problem, reason: plan.reason };
     const offsets = this.#queueOffsets(msg.topic);
     const queueOffset = offsets[msg.queueId] ?? 0;
-    const info = this.#commitLog.encode(msg, plan, queueOffset, now);
+    const info = this.#commitLog.encode(msg, plan, queueOffset, now, alsoOffset);
     offsets[msg.queueId] = queueOffset + 1;
+    if (also !== undefined) also[0] = alsoOffset + 1;
     return info;
   }
 
@@ -393,6 +397,16 @@ export class MessageStore {
       if (m !== undefined && m.msgId === id && (opts.topic === undefined || m.topic === opts.topic)) return m;
     }
     return undefined;
+  }
+
+  /**
+   * The body of the record of `size` bytes at `commitLogOffset`, when it was written lately and
+   * is still in memory: a view, valid only until the caller yields (use it at once, e.g. to
+   * append it again). Undefined otherwise: read the record with getByCommitLogOffset.
+   */
+  recentBody(commitLogOffset: number, size: number): Buffer | undefined {
+    const view = this.#commitLog.recentView(commitLogOffset, size);
+    return view === undefined ? undefined : recordBody(view, 0);
   }
 
   /** The record at a CommitLog offset (the internal offset id), if it is intact. */

@@ -9,6 +9,7 @@ import {
   readU64,
 } from '../message/codec.js';
 import type { StoredMessage } from '../message/message.js';
+import { MultiDispatchProp, SysFlag } from '../message/message.js';
 import type { CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import type { ConsumeQueue } from './consume-queue.js';
@@ -63,6 +64,20 @@ interface PendingSpan {
   readonly start: number;
   readonly length: number;
   readonly done: Promise<Span | undefined>;
+}
+
+/**
+ * Whether a record belongs at this queue entry: it is the record's own, or the record's second
+ * entry (multi-dispatch: the record keeps its own topic; the reader knows which queue it read).
+ */
+function belongsAt(m: StoredMessage, topic: string, queueId: number, queueOffset: number): boolean {
+  if (m.topic === topic && m.queueId === queueId && m.queueOffset === queueOffset) return true;
+  return (
+    (m.sysFlag & SysFlag.MULTI_DISPATCH) !== 0 &&
+    queueId === 0 &&
+    m.properties[MultiDispatchProp.TOPIC] === topic &&
+    m.properties[MultiDispatchProp.QUEUE_OFFSET] === String(queueOffset)
+  );
 }
 
 /** Reads records through ConsumeQueue entries or direct CommitLog offsets, checking each one. */
@@ -271,7 +286,7 @@ export class RecordReader {
           this.#readAhead(span);
         }
         const m = span === undefined ? undefined : this.#decodeAt(span, at - span.start, size);
-        if (m === undefined || m.topic !== topic || m.queueId !== queueId || m.queueOffset !== queueOffset) {
+        if (m === undefined || !belongsAt(m, topic, queueId, queueOffset)) {
           corrupted.push({
             commitLogOffset: at,
             queueOffset,

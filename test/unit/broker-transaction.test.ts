@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker, TxCheckRequest, TxState } from '../../src/broker/index.js';
 import { openBroker, sleep } from '../helpers/broker.js';
@@ -126,5 +128,71 @@ describe('transactions', () => {
     expect(counts).toEqual([1]);
     await b.commit(p.transactionId);
     expect((await b.receive('G', { topic: 'T', waitMs: 500 })).map((m) => m.body.toString())).toEqual(['p']);
+  });
+
+  it('tx - a commit writes the body as prepared: the sender may reuse its buffer, and old half messages are read back from disk', async () => {
+    const b = (broker = await openBroker({
+      transactionTimeoutMs: 0,
+      transactionCheckIntervalMs: 3_600_000,
+      store: { writeChunkSize: 4096 },
+    }));
+    b.upsertTopic('T', { queues: 1 });
+    const buf = Buffer.from('first body');
+    const fresh = await b.prepare('T', 'PG', { body: buf });
+    buf.write('REUSED'); // the sender's buffer changes before the commit
+    const old = await b.prepare('T', 'PG', { body: Buffer.from('old body') });
+    const text = await b.prepare('T', 'PG', { body: 'text body' });
+    await b.commit(fresh.transactionId); // from memory: the chunk just written
+    // many small write rounds: the half message's chunk leaves memory, its body is read from disk
+    for (let i = 0; i < 20; i++) await b.send('T', { body: Buffer.alloc(3000, i) });
+    await b.commit(old.transactionId);
+    await b.commit(text.transactionId);
+    const pulled = (await b.pull('T', 0, 0, 32)).messages.filter((m) => m.properties.PGROUP === 'PG');
+    expect(pulled.map((m) => [m.body.toString(), m.msgId])).toEqual([
+      ['first body', fresh.msgId],
+      ['old body', old.msgId],
+      ['text body', text.msgId],
+    ]);
+  });
+
+  it('tx - commits and rollbacks stay resolved across restarts, also when the queues are rebuilt from the log', async () => {
+    const dataDir = tmpDir('broker');
+    let b = (broker = await open(dataDir));
+    const [c, r, p] = [
+      await b.prepare('T', 'PG', { body: 'c', keys: ['k'] }),
+      await b.prepare('T', 'PG', { body: 'r' }),
+      await b.prepare('T', 'PG', { body: 'p' }),
+    ];
+    await b.commit(c.transactionId);
+    await b.rollback(r.transactionId);
+    const after = async (): Promise<void> => {
+      expect(b.transactionStats().pending).toBe(1);
+      await b.commit(c.transactionId); // idempotent
+      await expect(b.rollback(c.transactionId)).rejects.toMatchObject({ code: 'MQ_ERR_TX_CONFLICT' });
+      await expect(b.commit(r.transactionId)).rejects.toMatchObject({ code: 'MQ_ERR_TX_CONFLICT' });
+      const asked: string[] = [];
+      b.setTransactionChecker((req) => {
+        asked.push(req.message.body.toString());
+        return Promise.resolve('UNKNOW');
+      });
+      await b.checkTransactions();
+      expect(asked).toEqual(['p']); // only the pending one is checked
+      // the committed message is in its topic once, with its id, keys and the half it resolves
+      const pulled = (await b.pull('T', 0, 0)).messages;
+      expect(pulled.map((m) => [m.body.toString(), m.msgId, m.keys])).toEqual([['c', c.msgId, ['k']]]);
+      expect(pulled[0]?.properties).toMatchObject({ TRAN_PREPARED_QUEUE_OFFSET: '0', PGROUP: 'PG' });
+      expect(pulled[0]?.properties).not.toHaveProperty('TRAN_MSG');
+    };
+    await b.close();
+    broker = b = await open(dataDir);
+    await after();
+    await b.close();
+    // lose every ConsumeQueue and the checkpoint (a crash before they were written)
+    fs.rmSync(path.join(dataDir, 'consumequeue'), { recursive: true });
+    fs.rmSync(path.join(dataDir, 'checkpoint'));
+    broker = b = await open(dataDir);
+    await after();
+    await b.commit(p.transactionId);
+    expect((await b.pull('T', 0, 0)).messages.map((m) => m.body.toString())).toEqual(['c', 'p']);
   });
 });

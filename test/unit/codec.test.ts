@@ -14,6 +14,7 @@ import {
   writeBlank,
 } from '../../src/message/codec.js';
 import type { MessageInput } from '../../src/message/message.js';
+import { MultiDispatchProp, SysFlag } from '../../src/message/message.js';
 import { msgIdTime } from '../../src/message/msg-id.js';
 
 const MAX = 1 << 20;
@@ -120,6 +121,42 @@ describe('codec', () => {
     expect(Object.keys(m.properties)).toEqual(['__proto__', 'constructor', 'a']);
     expect(Object.getOwnPropertyDescriptor(m.properties, '__proto__')?.value).toBe('p');
     expect(Object.getPrototypeOf(m.properties)).toBe(Object.prototype);
+  });
+
+  it('codec - a record with a second queue (dispatchAlso) carries its topic and offset', () => {
+    const buf = encodeMessage(
+      { ...full, dispatchAlso: 'RMQ_SYS_TRANS_OP_HALF_TOPIC' },
+      at,
+      MAX,
+      9_007_199_254,
+    );
+    expect(checkRecord(buf, 0, buf.length, MAX)).toEqual({ kind: 'record', size: buf.length });
+    const m = decodeRecord(buf, 0, buf.length);
+    expect(m.sysFlag).toBe(full.sysFlag! | SysFlag.MULTI_DISPATCH);
+    expect(m.properties).toEqual({
+      ...full.properties,
+      [MultiDispatchProp.TOPIC]: 'RMQ_SYS_TRANS_OP_HALF_TOPIC',
+      [MultiDispatchProp.QUEUE_OFFSET]: '9007199254',
+    });
+    const info = readDispatchInfo(buf, 0, buf.length);
+    expect([info.topic, info.queueId, info.alsoTopic, info.alsoQueueOffset]).toEqual([
+      full.topic,
+      full.queueId,
+      'RMQ_SYS_TRANS_OP_HALF_TOPIC',
+      9_007_199_254,
+    ]);
+    expect(isPlanProblem(planRecord({ ...full, dispatchAlso: 'bad topic' }, MAX))).toBe(true);
+  });
+
+  it("codec - only the store sets MULTI_DISPATCH: a sender's bit or look-alike properties are not a second queue", () => {
+    const buf = encode({
+      ...full,
+      sysFlag: SysFlag.MULTI_DISPATCH | 0x4,
+      properties: { [MultiDispatchProp.TOPIC]: 'Other', [MultiDispatchProp.QUEUE_OFFSET]: '3' },
+    });
+    expect(decodeRecord(buf, 0, buf.length).sysFlag).toBe(0x4);
+    const info = readDispatchInfo(buf, 0, buf.length);
+    expect([info.sysFlag, info.alsoTopic, info.alsoQueueOffset]).toEqual([0x4, undefined, 0]);
   });
 
   it('codec - planRecord refuses bad topics, queue ids and msgIds as MESSAGE_ILLEGAL', () => {

@@ -5,10 +5,9 @@ import type { MessageStore, PutMessageResult } from '../../store/index.js';
 import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
-import type { WrittenMessage } from '../moved-message.js';
 import { HalfStates } from './half-states.js';
-import type { TxOp } from './tx-records.js';
-import { TxProp, committedMessage, discardedMessage, halfRecord, opRecord } from './tx-records.js';
+import type { HalfMessage, TxOp } from './tx-records.js';
+import { TxProp, committedMessage, discardedMessage, halfRecord, opRecord, readOp } from './tx-records.js';
 
 /** A producer's answer to a check (RocketMQ's LocalTransactionState). */
 export const TxState = {
@@ -40,6 +39,16 @@ export interface TxOptions {
   readonly checkMax: number;
 }
 
+/** What `prepare` answers. */
+export interface Prepared {
+  /** The half message's msgId, which names the transaction. */
+  readonly transactionId: string;
+  readonly msgId: string;
+  readonly status: 'SEND_OK' | 'FLUSH_DISK_TIMEOUT';
+  readonly topic: string;
+  readonly queueId: number;
+}
+
 /** Counters for metrics. */
 export interface TxStats {
   pending: number;
@@ -52,10 +61,11 @@ export interface TxStats {
 /**
  * Transactional half messages (RocketMQ's TransactionalMessageService): `prepare` stores the
  * message in RMQ_SYS_TRANS_HALF_TOPIC, where no consumer reads; `commit` writes the real
- * message and then an op record, `rollback` only the op record. Both are idempotent and a
- * second resolution the other way is a conflict. Op records (RMQ_SYS_TRANS_OP_HALF_TOPIC) are
- * the durable state: replayed on open, they say which half messages are resolved, discarded,
- * or how often they were checked. A check-back service asks the checker about half messages
+ * message, which is its own op record (the store gives the one record a second entry in
+ * RMQ_SYS_TRANS_OP_HALF_TOPIC), `rollback` only an op record. Both are idempotent and a second
+ * resolution the other way is a conflict. The entries of RMQ_SYS_TRANS_OP_HALF_TOPIC are the
+ * durable state: replayed on open, they say which half messages are resolved, discarded, or how
+ * often they were checked. A check-back service asks the checker about half messages
  * older than transactionTimeoutMs, every checkIntervalMs, at most checkMax times.
  */
 export class TransactionService {
@@ -66,9 +76,9 @@ export class TransactionService {
   /** What the op records say about each half message. */
   readonly #state = new HalfStates();
   /** Half messages prepared lately and not resolved yet, by msgId (saves a read on commit). */
-  #recent = new Map<string, WrittenMessage>();
+  #recent = new Map<string, HalfMessage>();
   /** The generation of `#recent` before the last turnover (see #remember). */
-  #older = new Map<string, WrittenMessage>();
+  #older = new Map<string, HalfMessage>();
   /** Resolutions under way, so that two concurrent commits write the real message once. */
   readonly #busy = new Map<number, Promise<TxOp>>();
   /** Every half message below this offset is resolved or discarded. */
@@ -113,10 +123,8 @@ export class TransactionService {
     for (;;) {
       const r = await this.#store.getMessages(TRANS_OP_HALF_TOPIC, 0, offset, 1024);
       for (const m of r.messages) {
-        const half = Number(m.properties[TxProp.HALF_OFFSET]);
-        const op = m.properties[TxProp.OP] as TxOp | undefined;
-        if (!Number.isSafeInteger(half) || op === undefined) continue;
-        this.#state.set(half, op, Number(m.properties[TxProp.CHECK_TIMES] ?? 0));
+        const o = readOp(m);
+        if (o !== undefined) this.#state.set(o.half, o.op, o.checkTimes);
       }
       if (r.nextBeginOffset <= offset) break;
       offset = r.nextBeginOffset;
@@ -145,10 +153,7 @@ export class TransactionService {
   }
 
   /** Stores a half message; the transaction id is its msgId. */
-  async prepare(
-    m: MessageInput,
-    producerGroup: string,
-  ): Promise<{ transactionId: string; msgId: string; status: string }> {
+  async prepare(m: MessageInput, producerGroup: string): Promise<Prepared> {
     this.#topics.system(TRANS_HALF_TOPIC);
     const record = halfRecord(m, producerGroup);
     const r = await this.#store.putMessage(record);
@@ -162,7 +167,13 @@ export class TransactionService {
     this.stats.pending++;
     const msgId = r.msgId ?? '';
     this.#remember(msgId, halfFrom(record, r));
-    return { transactionId: msgId, msgId, status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT' };
+    return {
+      transactionId: msgId,
+      msgId,
+      status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
+      topic: m.topic,
+      queueId: m.queueId,
+    };
   }
 
   /**
@@ -175,13 +186,11 @@ export class TransactionService {
     transactionId: string,
     op: 'COMMIT' | 'ROLLBACK',
   ): Promise<{ transactionId: string; state: TxOp }> {
-    if (typeof transactionId !== 'string' || !/^[0-9A-Fa-f]{32}$/.test(transactionId))
-      throw new MqgateError('MQ_ERR_TX_UNKNOWN', `"${String(transactionId)}" is not a transaction id`);
-    const id = transactionId.toUpperCase();
+    // an id as prepare returned it is found at once; others are checked and read back
     const half =
-      this.#recent.get(id) ??
-      this.#older.get(id) ??
-      (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }));
+      this.#recent.get(transactionId) ??
+      this.#older.get(transactionId) ??
+      (await this.#lookUp(transactionId));
     if (half === undefined) throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
     const done = await this.#resolveHalf(half, op);
     if (done !== op)
@@ -195,59 +204,95 @@ export class TransactionService {
     return { transactionId, state: done };
   }
 
+  /** A half message not prepared lately (or an id in lower case), read back through the KeyIndex. */
+  async #lookUp(transactionId: string): Promise<HalfMessage | undefined> {
+    if (typeof transactionId !== 'string' || !/^[0-9A-Fa-f]{32}$/.test(transactionId))
+      throw new MqgateError('MQ_ERR_TX_UNKNOWN', `"${String(transactionId)}" is not a transaction id`);
+    const id = transactionId.toUpperCase();
+    return (
+      this.#recent.get(id) ??
+      this.#older.get(id) ??
+      (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }))
+    );
+  }
+
   /** Resolves a half message once; returns how it ended (which may differ from `op`). */
-  async #resolveHalf(
-    half: WrittenMessage,
-    op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED',
-    checkTimes = 0,
-  ): Promise<TxOp> {
+  #resolveHalf(half: HalfMessage, op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED', checkTimes = 0): Promise<TxOp> {
     const key = half.queueOffset;
-    for (;;) {
-      const known = this.#state.op(key);
-      if (known !== undefined && known !== 'CHECKED') return known;
-      const busy = this.#busy.get(key);
-      if (busy === undefined) break;
-      await busy.catch(() => undefined);
+    const known = this.#state.op(key);
+    if (known !== undefined && known !== 'CHECKED') return Promise.resolve(known);
+    const busy = this.#busy.get(key);
+    if (busy !== undefined) {
+      // under way already: once it has ended, look again (the entry is gone by then; dropped
+      // here too, so a write that failed before it was entered cannot hold anyone up)
+      const again = (): Promise<TxOp> => {
+        if (this.#busy.get(key) === busy) this.#busy.delete(key);
+        return this.#resolveHalf(half, op, checkTimes);
+      };
+      return busy.then(again, again);
     }
-    const run = (async (): Promise<TxOp> => {
-      // the real message (or the discarded copy) and the op record in one write, in that order:
-      // a torn tail can only lose the op record, and then a check asks again
-      const writes = [opRecord(half, op, checkTimes)];
-      if (op === 'COMMIT') writes.unshift(committedMessage(half));
-      if (op === 'DISCARDED') writes.unshift(discardedMessage(half, checkTimes));
-      await this.#put(writes);
+    const run = this.#write(half, op, checkTimes);
+    this.#busy.set(key, run);
+    return run;
+  }
+
+  /** Writes a resolution (see #resolveHalf, which makes sure one runs at a time per half message). */
+  async #write(
+    half: HalfMessage,
+    op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED',
+    checkTimes: number,
+  ): Promise<TxOp> {
+    try {
+      // a commit: the real message, its own op record. A discard: the copy and the op record in
+      // one write, in that order (a torn tail can only lose the op record; a check asks again).
+      // The body of a recent half message is still in memory: a view, written again at once (no
+      // await between taking it and the put, which encodes before it yields)
+      const body =
+        op === 'ROLLBACK'
+          ? ''
+          : (half.body ??
+            this.#store.recentBody(half.commitLogOffset, half.storeSize) ??
+            (await this.#bodyOf(half)));
+      if (op === 'COMMIT') await this.#putOne(committedMessage(half, body));
+      else if (op === 'ROLLBACK') await this.#putOne(opRecord(half, op, checkTimes));
+      else await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, op, checkTimes)]);
       if (!this.#recent.delete(half.msgId)) this.#older.delete(half.msgId);
-      this.#state.set(key, op, checkTimes);
+      this.#state.set(half.queueOffset, op, checkTimes);
       this.stats.pending = Math.max(0, this.stats.pending - 1);
       if (op === 'COMMIT') this.stats.committed++;
       else if (op === 'ROLLBACK') this.stats.rolledBack++;
       else this.stats.discarded++;
-      this.#advanceLow();
       return op;
-    })();
-    this.#busy.set(key, run);
-    try {
-      return await run;
     } finally {
-      this.#busy.delete(key);
+      this.#busy.delete(half.queueOffset);
     }
+  }
+
+  /** A half message's body read back from the log (not in memory any more). */
+  async #bodyOf(half: HalfMessage): Promise<Buffer> {
+    const m = await this.#store.getByCommitLogOffset(half.commitLogOffset);
+    if (m === undefined || m.msgId !== half.msgId)
+      throw new MqgateError(
+        'MQ_ERR_TX_UNKNOWN',
+        `half message ${half.msgId} is gone from the log (retention)`,
+      );
+    return m.body;
   }
 
   async #put(ms: MessageInput[]): Promise<void> {
     for (const m of ms) this.#topics.system(m.topic);
     const results = await this.#store.putMessages(ms);
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i] as PutMessageResult;
-      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-        throw new MqgateError(
-          'MQ_ERR_STORE_IO',
-          `writing to ${ms[i]?.topic} answered ${r.status}: ${r.reason ?? ''}`,
-        );
-    }
+    for (let i = 0; i < results.length; i++) checkPut(ms[i] as MessageInput, results[i] as PutMessageResult);
+  }
+
+  /** Writes one record (a committed message also registers the op topic it is dispatched to). */
+  async #putOne(m: MessageInput): Promise<void> {
+    this.#topics.system(m.dispatchAlso ?? m.topic);
+    checkPut(m, await this.#store.putMessage(m));
   }
 
   /** Keeps a prepared half message at hand for its commit (bounded: older ones are read back). */
-  #remember(msgId: string, half: WrittenMessage): void {
+  #remember(msgId: string, half: HalfMessage): void {
     this.#recent.set(msgId, half);
     // two generations, turned over when the young one is full: O(1), where dropping the
     // oldest entry of one Map walked past every deleted entry at its front each time
@@ -310,12 +355,17 @@ export class TransactionService {
 
 const RECENT_HALVES = 10_000;
 
+function checkPut(m: MessageInput, r: PutMessageResult): void {
+  if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+    throw new MqgateError('MQ_ERR_STORE_IO', `writing to ${m.topic} answered ${r.status}: ${r.reason ?? ''}`);
+}
+
 /**
  * A half message just written, from what was written and where. A text body is kept as it is
- * (strings do not change); bytes are copied, as the sender may use its buffer again before the
- * commit.
+ * (strings do not change); bytes are not (the sender may use its buffer again before the
+ * commit): the commit takes them from the log.
  */
-function halfFrom(m: MessageInput, r: PutMessageResult): WrittenMessage {
+function halfFrom(m: MessageInput, r: PutMessageResult): HalfMessage {
   return {
     msgId: r.msgId ?? '',
     topic: m.topic,
@@ -326,7 +376,7 @@ function halfFrom(m: MessageInput, r: PutMessageResult): WrittenMessage {
     tag: m.tag,
     keys: m.keys ?? [],
     properties: m.properties ?? {},
-    body: typeof m.body === 'string' ? m.body : Buffer.from(m.body),
+    body: typeof m.body === 'string' ? m.body : undefined,
     bornTimestamp: m.bornTimestamp ?? r.storeTimestamp ?? Date.now(),
     storeTimestamp: r.storeTimestamp ?? Date.now(),
     flag: m.flag ?? 0,

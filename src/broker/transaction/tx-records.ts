@@ -1,9 +1,15 @@
-import type { MessageInput } from '../../message/message.js';
+import type { MessageInput, StoredMessage } from '../../message/message.js';
 import { SysFlag } from '../../message/message.js';
 import type { WrittenMessage } from '../moved-message.js';
 import { movedMessage } from '../moved-message.js';
 import { placed, withProps, withoutProps } from '../../message/props.js';
 import { TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
+
+/**
+ * A half message as the transaction service keeps it: a body of bytes is not kept (it is read
+ * again from the log at commit: from memory when recent), text is.
+ */
+export type HalfMessage = Omit<WrittenMessage, 'body'> & { readonly body: Uint8Array | string | undefined };
 
 /** Properties of half messages and op records (RocketMQ's MessageConst names where it has them). */
 export const TxProp = {
@@ -17,6 +23,8 @@ export const TxProp = {
   HALF_OFFSET: '__TX_HALF_OFFSET',
   /** On an op record of a check: how many checks so far. */
   CHECK_TIMES: 'TRANSACTION_CHECK_TIMES',
+  /** On a committed message: its half message's queue offset (RocketMQ's name). */
+  PREPARED_QUEUE_OFFSET: 'TRAN_PREPARED_QUEUE_OFFSET',
 } as const;
 
 /** What an op record says about a half message. */
@@ -46,7 +54,7 @@ export function halfRecord(m: MessageInput, producerGroup: string): MessageInput
 }
 
 /** An op record (topic RMQ_SYS_TRANS_OP_HALF_TOPIC, tag `d`, as RocketMQ writes them). */
-export function opRecord(half: WrittenMessage, op: TxOp, checkTimes = 0): MessageInput {
+export function opRecord(half: HalfMessage, op: TxOp, checkTimes = 0): MessageInput {
   return {
     topic: TRANS_OP_HALF_TOPIC,
     queueId: 0,
@@ -60,23 +68,83 @@ export function opRecord(half: WrittenMessage, op: TxOp, checkTimes = 0): Messag
   };
 }
 
-const HALF_ONLY: readonly string[] = [TxProp.TRANSACTION_PREPARED, TxProp.CHECK_TIMES];
+/** Properties of the half message a committed message drops (RocketMQ clears the same). */
+const HALF_ONLY: readonly string[] = [
+  TxProp.REAL_TOPIC,
+  TxProp.REAL_QID,
+  TxProp.TRANSACTION_PREPARED,
+  TxProp.CHECK_TIMES,
+];
 
-/** The real message a commit writes (same msgId; sysFlag says committed). */
-export function committedMessage(half: WrittenMessage): MessageInput {
-  return movedMessage(half, {
+/**
+ * The real message a commit writes (same msgId; sysFlag says committed). It is its own op
+ * record: the store gives the one record a second entry in RMQ_SYS_TRANS_OP_HALF_TOPIC, and
+ * TRAN_PREPARED_QUEUE_OFFSET says which half message it resolves. One write where RocketMQ makes
+ * two (the message, then the op record), and nothing between them to tear.
+ */
+export function committedMessage(half: HalfMessage, body: Uint8Array | string): MessageInput {
+  const properties = withoutProps(half.properties, HALF_ONLY);
+  properties[TxProp.PREPARED_QUEUE_OFFSET] = String(half.queueOffset);
+  return {
     topic: half.properties[TxProp.REAL_TOPIC] ?? half.topic,
     queueId: Number(half.properties[TxProp.REAL_QID] ?? 0),
-    properties: withoutProps(half.properties, HALF_ONLY),
+    body,
+    tag: half.tag,
+    keys: half.keys,
+    properties,
+    msgId: half.msgId,
+    bornTimestamp: half.bornTimestamp,
+    flag: half.flag,
     sysFlag: (half.sysFlag & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_COMMIT_TYPE,
-  });
+    reconsumeTimes: half.reconsumeTimes,
+    preparedTransactionOffset: half.commitLogOffset,
+    dispatchAlso: TRANS_OP_HALF_TOPIC,
+  };
+}
+
+/** What a record read from RMQ_SYS_TRANS_OP_HALF_TOPIC says: which half message, and its fate. */
+export function readOp(m: StoredMessage): { half: number; op: TxOp; checkTimes: number } | undefined {
+  if (m.topic !== TRANS_OP_HALF_TOPIC) {
+    // a committed message, there through its second queue entry
+    const half = Number(m.properties[TxProp.PREPARED_QUEUE_OFFSET]);
+    return Number.isSafeInteger(half) ? { half, op: 'COMMIT', checkTimes: 0 } : undefined;
+  }
+  const half = Number(m.properties[TxProp.HALF_OFFSET]);
+  const op = m.properties[TxProp.OP] as TxOp | undefined;
+  if (!Number.isSafeInteger(half) || op === undefined || !(op in TxOp)) return undefined;
+  return { half, op, checkTimes: Number(m.properties[TxProp.CHECK_TIMES] ?? 0) };
 }
 
 /** A half message checked too often, kept in TRANS_CHECK_MAX_TIME_TOPIC for inspection. */
-export function discardedMessage(half: WrittenMessage, checkTimes: number): MessageInput {
-  return movedMessage(half, {
+export function discardedMessage(
+  half: HalfMessage,
+  body: Uint8Array | string,
+  checkTimes: number,
+): MessageInput {
+  return movedMessage(withBody(half, body), {
     topic: TRANS_CHECK_MAX_TIME_TOPIC,
     queueId: 0,
     properties: withProps(half.properties, { [TxProp.CHECK_TIMES]: String(checkTimes) }),
   });
+}
+
+function withBody(half: HalfMessage, body: Uint8Array | string): WrittenMessage {
+  return {
+    msgId: half.msgId,
+    topic: half.topic,
+    queueId: half.queueId,
+    queueOffset: half.queueOffset,
+    commitLogOffset: half.commitLogOffset,
+    storeSize: half.storeSize,
+    tag: half.tag,
+    keys: half.keys,
+    properties: half.properties,
+    body,
+    bornTimestamp: half.bornTimestamp,
+    storeTimestamp: half.storeTimestamp,
+    flag: half.flag,
+    sysFlag: half.sysFlag,
+    reconsumeTimes: half.reconsumeTimes,
+    preparedTransactionOffset: half.preparedTransactionOffset,
+  };
 }
