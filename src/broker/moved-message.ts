@@ -9,19 +9,24 @@ export type WrittenMessage = Omit<StoredMessage, 'body'> & { readonly body: Uint
  * where it goes and what its properties are now.
  */
 export function movedMessage(
-  m: WrittenMessage,
+  m: Omit<WrittenMessage, 'body'> & { readonly body: Uint8Array | string | undefined },
   to: {
+    /** The body, when `m` does not carry it. */
+    body?: Uint8Array | string;
     topic: string;
     queueId: number;
     properties: Record<string, string>;
     sysFlag?: number;
     reconsumeTimes?: number;
+    preparedTransactionOffset?: number;
+    dispatchAlso?: string;
   },
 ): MessageInput {
+  // every field, in the order of MessageInput (see storeInput in message.ts)
   return {
     topic: to.topic,
     queueId: to.queueId,
-    body: m.body,
+    body: to.body ?? m.body ?? '',
     tag: m.tag,
     keys: m.keys,
     properties: to.properties,
@@ -30,5 +35,7 @@ export function movedMessage(
     flag: m.flag,
     sysFlag: to.sysFlag ?? m.sysFlag,
     reconsumeTimes: to.reconsumeTimes ?? m.reconsumeTimes,
+    preparedTransactionOffset: to.preparedTransactionOffset,
+    dispatchAlso: to.dispatchAlso,
   };
 }

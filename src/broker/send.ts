@@ -49,6 +49,7 @@ export function toStoreInput(topic: string, queueId: number, m: SendInput): Mess
     m.shardingKey === undefined
       ? m.properties
       : withProps(m.properties, { [Prop.SHARDING_KEY]: m.shardingKey });
+  // every field, in the order of MessageInput (see storeInput in message.ts)
   return {
     topic,
     queueId,
@@ -58,6 +59,11 @@ export function toStoreInput(topic: string, queueId: number, m: SendInput): Mess
     properties,
     msgId: m.msgId,
     bornTimestamp: m.bornTimestamp,
+    flag: undefined,
+    sysFlag: undefined,
+    reconsumeTimes: undefined,
+    preparedTransactionOffset: undefined,
+    dispatchAlso: undefined,
   };
 }
 

@@ -33,7 +33,14 @@ export const MultiDispatchProp = {
   QUEUE_OFFSET: 'INNER_MULTI_QUEUE_OFFSET',
 } as const;
 
-/** What a producer hands to the store. Absent fields get defaults when stored. */
+/**
+ * What a producer hands to the store. Absent fields get defaults when stored.
+ *
+ * The core makes these objects with every field, in this order (`undefined` where absent): the
+ * store's encoder then sees one object shape and its property reads stay monomorphic. Objects
+ * of three shapes (a send, a half message, a commit) made its encoding of a send about twice as
+ * slow (0.48 µs against 0.9–1.0 µs for a 1 KiB message).
+ */
 export interface MessageInput {
   readonly topic: string;
   readonly queueId: number;

@@ -48,5 +48,6 @@ export function placed(
     sysFlag: place.sysFlag,
     reconsumeTimes: m.reconsumeTimes,
     preparedTransactionOffset: m.preparedTransactionOffset,
+    dispatchAlso: undefined,
   };
 }

@@ -11,6 +11,7 @@ import {
   MAX_PROPERTIES_BYTES,
   planRecord,
   readDispatchInfo,
+  recordBody,
   writeBlank,
 } from '../../src/message/codec.js';
 import type { MessageInput } from '../../src/message/message.js';
@@ -146,6 +147,14 @@ describe('codec', () => {
       9_007_199_254,
     ]);
     expect(isPlanProblem(planRecord({ ...full, dispatchAlso: 'bad topic' }, MAX))).toBe(true);
+  });
+
+  it('codec - recordBody finds the body of a record inside a larger buffer, past tag, keys and properties', () => {
+    const rec = encode({ ...full, body: Buffer.alloc(70_000, 7) });
+    const buf = Buffer.concat([Buffer.alloc(5, 1), rec, Buffer.alloc(3, 2)]);
+    expect(recordBody(buf, 5)).toEqual(Buffer.alloc(70_000, 7));
+    const small = encode(full);
+    expect(recordBody(small, 0)).toEqual(Buffer.from(full.body as Uint8Array));
   });
 
   it("codec - only the store sets MULTI_DISPATCH: a sender's bit or look-alike properties are not a second queue", () => {

@@ -182,26 +182,28 @@ export class TransactionService {
    * @throws MqgateError `MQ_ERR_TX_UNKNOWN` (404) for an id with no half message,
    * `MQ_ERR_TX_CONFLICT` (409) when it was resolved the other way (or discarded)
    */
-  async resolve(
-    transactionId: string,
-    op: 'COMMIT' | 'ROLLBACK',
-  ): Promise<{ transactionId: string; state: TxOp }> {
+  resolve(transactionId: string, op: 'COMMIT' | 'ROLLBACK'): Promise<{ transactionId: string; state: TxOp }> {
     // an id as prepare returned it is found at once; others are checked and read back
-    const half =
-      this.#recent.get(transactionId) ??
-      this.#older.get(transactionId) ??
-      (await this.#lookUp(transactionId));
-    if (half === undefined) throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
-    const done = await this.#resolveHalf(half, op);
-    if (done !== op)
-      throw new MqgateError(
-        'MQ_ERR_TX_CONFLICT',
-        `transaction ${transactionId} was already resolved: ${done}`,
-        {
-          details: { state: done },
-        },
-      );
-    return { transactionId, state: done };
+    const half = this.#recent.get(transactionId) ?? this.#older.get(transactionId);
+    const done =
+      half !== undefined
+        ? this.#resolveHalf(half, op)
+        : this.#lookUp(transactionId).then((h) => {
+            if (h === undefined)
+              throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
+            return this.#resolveHalf(h, op);
+          });
+    return done.then((state) => {
+      if (state !== op)
+        throw new MqgateError(
+          'MQ_ERR_TX_CONFLICT',
+          `transaction ${transactionId} was already resolved: ${state}`,
+          {
+            details: { state },
+          },
+        );
+      return { transactionId, state };
+    });
   }
 
   /** A half message not prepared lately (or an id in lower case), read back through the KeyIndex. */
@@ -253,9 +255,14 @@ export class TransactionService {
           : (half.body ??
             this.#store.recentBody(half.commitLogOffset, half.storeSize) ??
             (await this.#bodyOf(half)));
-      if (op === 'COMMIT') await this.#putOne(committedMessage(half, body));
-      else if (op === 'ROLLBACK') await this.#putOne(opRecord(half, op, checkTimes));
-      else await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, op, checkTimes)]);
+      if (op === 'DISCARDED')
+        await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, op, checkTimes)]);
+      else {
+        const m = op === 'COMMIT' ? committedMessage(half, body) : opRecord(half, op, checkTimes);
+        // a committed message goes to its user topic; the system topic written is the op topic
+        this.#topics.system(m.dispatchAlso ?? m.topic);
+        checkPut(m, await this.#store.putMessage(m));
+      }
       if (!this.#recent.delete(half.msgId)) this.#older.delete(half.msgId);
       this.#state.set(half.queueOffset, op, checkTimes);
       this.stats.pending = Math.max(0, this.stats.pending - 1);
@@ -283,12 +290,6 @@ export class TransactionService {
     for (const m of ms) this.#topics.system(m.topic);
     const results = await this.#store.putMessages(ms);
     for (let i = 0; i < results.length; i++) checkPut(ms[i] as MessageInput, results[i] as PutMessageResult);
-  }
-
-  /** Writes one record (a committed message also registers the op topic it is dispatched to). */
-  async #putOne(m: MessageInput): Promise<void> {
-    this.#topics.system(m.dispatchAlso ?? m.topic);
-    checkPut(m, await this.#store.putMessage(m));
   }
 
   /** Keeps a prepared half message at hand for its commit (bounded: older ones are read back). */

@@ -55,16 +55,25 @@ export function halfRecord(m: MessageInput, producerGroup: string): MessageInput
 
 /** An op record (topic RMQ_SYS_TRANS_OP_HALF_TOPIC, tag `d`, as RocketMQ writes them). */
 export function opRecord(half: HalfMessage, op: TxOp, checkTimes = 0): MessageInput {
+  // every field, in the order of MessageInput (see storeInput in message.ts)
   return {
     topic: TRANS_OP_HALF_TOPIC,
     queueId: 0,
-    tag: 'd',
     body: String(half.queueOffset),
+    tag: 'd',
+    keys: undefined,
     properties: {
       [TxProp.OP]: op,
       [TxProp.HALF_OFFSET]: String(half.queueOffset),
       [TxProp.CHECK_TIMES]: String(checkTimes),
     },
+    msgId: undefined,
+    bornTimestamp: undefined,
+    flag: undefined,
+    sysFlag: undefined,
+    reconsumeTimes: undefined,
+    preparedTransactionOffset: undefined,
+    dispatchAlso: undefined,
   };
 }
 
@@ -85,21 +94,15 @@ const HALF_ONLY: readonly string[] = [
 export function committedMessage(half: HalfMessage, body: Uint8Array | string): MessageInput {
   const properties = withoutProps(half.properties, HALF_ONLY);
   properties[TxProp.PREPARED_QUEUE_OFFSET] = String(half.queueOffset);
-  return {
+  return movedMessage(half, {
+    body,
     topic: half.properties[TxProp.REAL_TOPIC] ?? half.topic,
     queueId: Number(half.properties[TxProp.REAL_QID] ?? 0),
-    body,
-    tag: half.tag,
-    keys: half.keys,
     properties,
-    msgId: half.msgId,
-    bornTimestamp: half.bornTimestamp,
-    flag: half.flag,
     sysFlag: (half.sysFlag & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_COMMIT_TYPE,
-    reconsumeTimes: half.reconsumeTimes,
     preparedTransactionOffset: half.commitLogOffset,
     dispatchAlso: TRANS_OP_HALF_TOPIC,
-  };
+  });
 }
 
 /** What a record read from RMQ_SYS_TRANS_OP_HALF_TOPIC says: which half message, and its fate. */
@@ -121,30 +124,10 @@ export function discardedMessage(
   body: Uint8Array | string,
   checkTimes: number,
 ): MessageInput {
-  return movedMessage(withBody(half, body), {
+  return movedMessage(half, {
+    body,
     topic: TRANS_CHECK_MAX_TIME_TOPIC,
     queueId: 0,
     properties: withProps(half.properties, { [TxProp.CHECK_TIMES]: String(checkTimes) }),
   });
-}
-
-function withBody(half: HalfMessage, body: Uint8Array | string): WrittenMessage {
-  return {
-    msgId: half.msgId,
-    topic: half.topic,
-    queueId: half.queueId,
-    queueOffset: half.queueOffset,
-    commitLogOffset: half.commitLogOffset,
-    storeSize: half.storeSize,
-    tag: half.tag,
-    keys: half.keys,
-    properties: half.properties,
-    body,
-    bornTimestamp: half.bornTimestamp,
-    storeTimestamp: half.storeTimestamp,
-    flag: half.flag,
-    sysFlag: half.sysFlag,
-    reconsumeTimes: half.reconsumeTimes,
-    preparedTransactionOffset: half.preparedTransactionOffset,
-  };
 }
