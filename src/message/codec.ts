@@ -441,16 +441,19 @@ function lookUpName(buf: Buffer, start: number, len: number): NameEntry {
 /** The body of a record already checked with `checkRecord`: a view into `buf` (no copy). */
 export function recordBody(buf: Buffer, off: number): Buffer {
   // byte reads, not viewOf: a view made for this one buffer would push out the cached ones
-  const u16 = (at: number): number => (buf[at] as number) | ((buf[at + 1] as number) << 8);
   let p = off + FIXED_PART;
-  p += 2 + u16(p); // topic
-  p += 2 + u16(p); // tag
-  const keyCount = u16(p);
+  p += 2 + u16At(buf, p); // topic
+  p += 2 + u16At(buf, p); // tag
+  const keyCount = u16At(buf, p);
   p += 2;
-  for (let i = 0; i < keyCount; i++) p += 2 + u16(p);
-  p += 2 + u16(p); // properties
-  const bodyLen = (u16(p) | (u16(p + 2) << 16)) >>> 0;
+  for (let i = 0; i < keyCount; i++) p += 2 + u16At(buf, p);
+  p += 2 + u16At(buf, p); // properties
+  const bodyLen = (u16At(buf, p) | (u16At(buf, p + 2) << 16)) >>> 0;
   return buf.subarray(p + 4, p + 4 + bodyLen);
+}
+
+function u16At(buf: Buffer, at: number): number {
+  return (buf[at] as number) | ((buf[at + 1] as number) << 8);
 }
 
 /** Reads the dispatch fields of a record already checked with `checkRecord`. */
