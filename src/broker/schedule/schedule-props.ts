@@ -21,30 +21,25 @@ export const ScheduleProp = {
 
 /** The record that waits in `SCHEDULE_TOPIC_XXXX` (queue level - 1) for a message with a level. */
 export function delayedRecord(m: MessageInput, level: number): MessageInput {
+  const properties = withProps(m.properties);
+  properties[ScheduleProp.REAL_TOPIC] = m.topic;
+  properties[ScheduleProp.REAL_QID] = String(m.queueId);
+  properties[ScheduleProp.DELAY] = String(level);
   return placed(m, {
     topic: SCHEDULE_TOPIC,
     queueId: level - 1,
     sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY,
-    properties: withProps(m.properties, {
-      [ScheduleProp.REAL_TOPIC]: m.topic,
-      [ScheduleProp.REAL_QID]: String(m.queueId),
-      [ScheduleProp.DELAY]: String(level),
-    }),
+    properties,
   });
 }
 
 /** The record that waits in the timer topic for a message with a delivery time. */
 export function timerRecord(m: MessageInput, deliverAt: number): MessageInput {
-  return placed(m, {
-    topic: TIMER_TOPIC,
-    queueId: 0,
-    sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY,
-    properties: withProps(m.properties, {
-      [ScheduleProp.REAL_TOPIC]: m.topic,
-      [ScheduleProp.REAL_QID]: String(m.queueId),
-      [ScheduleProp.TIMER_DELIVER_MS]: String(deliverAt),
-    }),
-  });
+  const properties = withProps(m.properties);
+  properties[ScheduleProp.REAL_TOPIC] = m.topic;
+  properties[ScheduleProp.REAL_QID] = String(m.queueId);
+  properties[ScheduleProp.TIMER_DELIVER_MS] = String(deliverAt);
+  return placed(m, { topic: TIMER_TOPIC, queueId: 0, sysFlag: (m.sysFlag ?? 0) | SysFlag.DELAY, properties });
 }
 
 const CLEARED: readonly string[] = [ScheduleProp.DELAY, ScheduleProp.TIMER_DELIVER_MS];

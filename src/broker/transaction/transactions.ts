@@ -153,27 +153,28 @@ export class TransactionService {
   }
 
   /** Stores a half message; the transaction id is its msgId. */
-  async prepare(m: MessageInput, producerGroup: string): Promise<Prepared> {
+  prepare(m: MessageInput, producerGroup: string): Promise<Prepared> {
     this.#topics.system(TRANS_HALF_TOPIC);
     const record = halfRecord(m, producerGroup);
-    const r = await this.#store.putMessage(record);
-    if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-      throw new MqgateError(
-        r.status === 'MESSAGE_ILLEGAL' || r.status === 'PROPERTIES_SIZE_EXCEEDED'
-          ? 'MQ_ERR_MESSAGE_ILLEGAL'
-          : 'MQ_ERR_STORE_IO',
-        r.reason ?? r.status,
-      );
-    this.stats.pending++;
-    const msgId = r.msgId ?? '';
-    this.#remember(msgId, halfFrom(record, r));
-    return {
-      transactionId: msgId,
-      msgId,
-      status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
-      topic: m.topic,
-      queueId: m.queueId,
-    };
+    return this.#store.putMessage(record).then((r) => {
+      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+        throw new MqgateError(
+          r.status === 'MESSAGE_ILLEGAL' || r.status === 'PROPERTIES_SIZE_EXCEEDED'
+            ? 'MQ_ERR_MESSAGE_ILLEGAL'
+            : 'MQ_ERR_STORE_IO',
+          r.reason ?? r.status,
+        );
+      this.stats.pending++;
+      const msgId = r.msgId ?? '';
+      this.#remember(msgId, halfFrom(record, r));
+      return {
+        transactionId: msgId,
+        msgId,
+        status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
+        topic: m.topic,
+        queueId: m.queueId,
+      };
+    });
   }
 
   /**

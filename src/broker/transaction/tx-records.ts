@@ -40,16 +40,17 @@ export type TxOp = (typeof TxOp)[keyof typeof TxOp];
 
 /** The half message for a prepared send: stored, but in no consumer's topic. */
 export function halfRecord(m: MessageInput, producerGroup: string): MessageInput {
+  // stores under constant names, not a literal with computed keys merged in (several times slower)
+  const properties = withProps(m.properties);
+  properties[TxProp.REAL_TOPIC] = m.topic;
+  properties[TxProp.REAL_QID] = String(m.queueId);
+  properties[TxProp.PRODUCER_GROUP] = producerGroup;
+  properties[TxProp.TRANSACTION_PREPARED] = 'true';
   return placed(m, {
     topic: TRANS_HALF_TOPIC,
     queueId: 0,
     sysFlag: ((m.sysFlag ?? 0) & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_PREPARED_TYPE,
-    properties: withProps(m.properties, {
-      [TxProp.REAL_TOPIC]: m.topic,
-      [TxProp.REAL_QID]: String(m.queueId),
-      [TxProp.PRODUCER_GROUP]: producerGroup,
-      [TxProp.TRANSACTION_PREPARED]: 'true',
-    }),
+    properties,
   });
 }
 
