@@ -1,7 +1,7 @@
 /**
  * bench/schedule: timer precision under load, and transactions against plain sends.
  *
- *   npm run bench:schedule                    (about 80 s)
+ *   npm run bench:schedule                    (about 90 s)
  *   BENCH_TIMERS=20000 BENCH_SPREAD_S=15 npm run bench:schedule   (a short run)
  *
  * - lateness (delivered − due) p50/p99/max of BENCH_TIMERS timers (100k) due evenly over
