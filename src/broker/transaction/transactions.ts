@@ -6,6 +6,7 @@ import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
 import { HalfStates } from './half-states.js';
+import { RecentHalves } from './recent-halves.js';
 import type { HalfMessage, TxOp } from './tx-records.js';
 import { TxProp, committedMessage, discardedMessage, halfRecord, opRecord, readOp } from './tx-records.js';
 
@@ -76,9 +77,7 @@ export class TransactionService {
   /** What the op records say about each half message. */
   readonly #state = new HalfStates();
   /** Half messages prepared lately and not resolved yet, by msgId (saves a read on commit). */
-  #recent = new Map<string, HalfMessage>();
-  /** The generation of `#recent` before the last turnover (see #remember). */
-  #older = new Map<string, HalfMessage>();
+  readonly #recent = new RecentHalves();
   /** Resolutions under way, so that two concurrent commits write the real message once. */
   readonly #busy = new Map<number, Promise<TxOp>>();
   /** Every half message below this offset is resolved or discarded. */
@@ -166,7 +165,7 @@ export class TransactionService {
         );
       this.stats.pending++;
       const msgId = r.msgId ?? '';
-      this.#remember(msgId, halfFrom(record, r));
+      this.#recent.add(halfFrom(record, r));
       return {
         transactionId: msgId,
         msgId,
@@ -185,7 +184,7 @@ export class TransactionService {
    */
   resolve(transactionId: string, op: 'COMMIT' | 'ROLLBACK'): Promise<{ transactionId: string; state: TxOp }> {
     // an id as prepare returned it is found at once; others are checked and read back
-    const half = this.#recent.get(transactionId) ?? this.#older.get(transactionId);
+    const half = this.#recent.get(transactionId);
     const done =
       half !== undefined
         ? this.#resolveHalf(half, op)
@@ -212,11 +211,7 @@ export class TransactionService {
     if (typeof transactionId !== 'string' || !/^[0-9A-Fa-f]{32}$/.test(transactionId))
       throw new MqgateError('MQ_ERR_TX_UNKNOWN', `"${String(transactionId)}" is not a transaction id`);
     const id = transactionId.toUpperCase();
-    return (
-      this.#recent.get(id) ??
-      this.#older.get(id) ??
-      (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }))
-    );
+    return this.#recent.get(id) ?? (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }));
   }
 
   /** Resolves a half message once; returns how it ended (which may differ from `op`). */
@@ -264,7 +259,7 @@ export class TransactionService {
         this.#topics.system(m.dispatchAlso ?? m.topic);
         checkPut(m, await this.#store.putMessage(m));
       }
-      if (!this.#recent.delete(half.msgId)) this.#older.delete(half.msgId);
+      this.#recent.delete(half);
       this.#state.set(half.queueOffset, op, checkTimes);
       this.stats.pending = Math.max(0, this.stats.pending - 1);
       if (op === 'COMMIT') this.stats.committed++;
@@ -291,17 +286,6 @@ export class TransactionService {
     for (const m of ms) this.#topics.system(m.topic);
     const results = await this.#store.putMessages(ms);
     for (let i = 0; i < results.length; i++) checkPut(ms[i] as MessageInput, results[i] as PutMessageResult);
-  }
-
-  /** Keeps a prepared half message at hand for its commit (bounded: older ones are read back). */
-  #remember(msgId: string, half: HalfMessage): void {
-    this.#recent.set(msgId, half);
-    // two generations, turned over when the young one is full: O(1), where dropping the
-    // oldest entry of one Map walked past every deleted entry at its front each time
-    if (this.#recent.size >= RECENT_HALVES) {
-      this.#older = this.#recent;
-      this.#recent = new Map();
-    }
   }
 
   /** One pass of the check-back service (also called by tests). */
@@ -354,8 +338,6 @@ export class TransactionService {
     }
   }
 }
-
-const RECENT_HALVES = 10_000;
 
 function checkPut(m: MessageInput, r: PutMessageResult): void {
   if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
