@@ -67,6 +67,11 @@ describe('transactions', () => {
       statusCode: 404,
     });
     await expect(b.commit('nope')).rejects.toMatchObject({ code: 'MQ_ERR_TX_UNKNOWN' });
+    // a commit and a rollback at the same time: one wins, the other is a conflict
+    const c = await b.prepare('T', 'PG', { body: 'c' });
+    const both = await Promise.allSettled([b.rollback(c.transactionId), b.commit(c.transactionId)]);
+    expect(both.map((x) => x.status)).toEqual(['fulfilled', 'rejected']);
+    expect(both[1]).toMatchObject({ reason: { code: 'MQ_ERR_TX_CONFLICT' } });
     const got = await b.receive('G', { topic: 'T', waitMs: 500 });
     await sleep(50);
     expect([...got, ...(await b.receive('G', { topic: 'T' }))]).toHaveLength(1); // written once

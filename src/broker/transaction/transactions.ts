@@ -79,7 +79,9 @@ export class TransactionService {
   /** Half messages prepared lately and not resolved yet, by msgId (saves a read on commit). */
   readonly #recent = new RecentHalves();
   /** Resolutions under way, so that two concurrent commits write the real message once. */
-  readonly #busy = new Map<number, Promise<TxOp>>();
+  readonly #busy = new Set<number>();
+  /** Resolutions waiting for the one under way on the same half message (rare). */
+  readonly #waiting = new Map<number, (() => void)[]>();
   /** Every half message below this offset is resolved or discarded. */
   #low = 0;
   #checker: TxChecker | undefined;
@@ -219,19 +221,18 @@ export class TransactionService {
     const key = half.queueOffset;
     const known = this.#state.op(key);
     if (known !== undefined && known !== 'CHECKED') return Promise.resolve(known);
-    const busy = this.#busy.get(key);
-    if (busy !== undefined) {
-      // under way already: once it has ended, look again (the entry is gone by then; dropped
-      // here too, so a write that failed before it was entered cannot hold anyone up)
-      const again = (): Promise<TxOp> => {
-        if (this.#busy.get(key) === busy) this.#busy.delete(key);
-        return this.#resolveHalf(half, op, checkTimes);
-      };
-      return busy.then(again, again);
+    if (this.#busy.has(key)) {
+      // under way already: once it has ended, look again
+      return new Promise<void>((wake) => {
+        const waiting = this.#waiting.get(key);
+        if (waiting === undefined) this.#waiting.set(key, [wake]);
+        else waiting.push(wake);
+      }).then(() => this.#resolveHalf(half, op, checkTimes));
     }
-    const run = this.#write(half, op, checkTimes);
-    this.#busy.set(key, run);
-    return run;
+    // numbers only while a write is under way: a Map holding each write's promise kept them
+    // reachable from an old table (see RecentHalves)
+    this.#busy.add(key);
+    return this.#write(half, op, checkTimes);
   }
 
   /** Writes a resolution (see #resolveHalf, which makes sure one runs at a time per half message). */
@@ -267,7 +268,13 @@ export class TransactionService {
       else this.stats.discarded++;
       return op;
     } finally {
-      this.#busy.delete(half.queueOffset);
+      const key = half.queueOffset;
+      this.#busy.delete(key);
+      const waiting = this.#waiting.get(key);
+      if (waiting !== undefined) {
+        this.#waiting.delete(key);
+        for (const wake of waiting) wake();
+      }
     }
   }
 
