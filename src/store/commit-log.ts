@@ -296,12 +296,8 @@ export class CommitLog {
    * is used again for later appends.
    */
   recent(offset: number, len: number): Buffer | undefined {
-    for (let i = this.#recent.length - 1; i >= 0; i--) {
-      const c = this.#recent[i] as Chunk;
-      if (offset < c.start || offset + len > c.start + c.used) continue;
-      return Buffer.from(c.buf.subarray(offset - c.start, c.used));
-    }
-    return undefined;
+    const c = this.#recentChunk(offset, len);
+    return c === undefined ? undefined : Buffer.from(c.buf.subarray(offset - c.start, c.used));
   }
 
   /**
@@ -309,10 +305,15 @@ export class CommitLog {
    * only until the caller yields: the chunk's memory is used again for later appends.
    */
   recentView(offset: number, len: number): Buffer | undefined {
+    const c = this.#recentChunk(offset, len);
+    return c === undefined ? undefined : c.buf.subarray(offset - c.start, offset - c.start + len);
+  }
+
+  /** The written chunk still in memory that holds [offset, offset + len), newest first. */
+  #recentChunk(offset: number, len: number): Chunk | undefined {
     for (let i = this.#recent.length - 1; i >= 0; i--) {
       const c = this.#recent[i] as Chunk;
-      if (offset < c.start || offset + len > c.start + c.used) continue;
-      return c.buf.subarray(offset - c.start, offset - c.start + len);
+      if (offset >= c.start && offset + len <= c.start + c.used) return c;
     }
     return undefined;
   }
