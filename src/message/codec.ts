@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { bytesEqual, getU64, setU64, utf8Length, viewOf, writeUtf8 } from './bytes.js';
 import { bytesHash } from './hash.js';
-import { isMsgId, MSG_ID_BYTES, msgIdToString, upperMsgId, writeMsgId, writeNewMsgId } from './msg-id.js';
+import { isMsgId, MSG_ID_BYTES, msgIdToString, writeMsgId, writeNewMsgId } from './msg-id.js';
 import type { MessageInput, StoredMessage } from './message.js';
 import { MultiDispatchProp, SysFlag, topicNameProblem } from './message.js';
 
@@ -100,8 +100,32 @@ export interface RecordPlan {
   readonly alsoOffset: string | undefined;
 }
 
-const MD_TOPIC_LEN = MultiDispatchProp.TOPIC.length;
-const MD_OFFSET_LEN = MultiDispatchProp.QUEUE_OFFSET.length;
+/**
+ * The multi-dispatch properties up to the offset's value, as written for each second topic:
+ * INNER_MULTI_DISPATCH, the topic, INNER_MULTI_QUEUE_OFFSET with their lengths. Copied as one
+ * block (a commit writes one for every transaction): three names written byte by byte took
+ * longer than the rest of the properties.
+ */
+const mdBlocks = new Map<string, Uint8Array>();
+
+function mdBlock(topic: string): Uint8Array {
+  let b = mdBlocks.get(topic);
+  if (b === undefined) {
+    const names = [MultiDispatchProp.TOPIC, topic, MultiDispatchProp.QUEUE_OFFSET].map((s) =>
+      Buffer.from(s, 'utf8'),
+    );
+    const out = Buffer.alloc(names.reduce((n, x) => n + 2 + x.length, 0));
+    let p = 0;
+    for (const x of names) {
+      out.writeUInt16LE(x.length, p);
+      out.set(x, p + 2);
+      p += 2 + x.length;
+    }
+    if (mdBlocks.size >= 1024) mdBlocks.clear();
+    mdBlocks.set(topic, (b = new Uint8Array(out)));
+  }
+  return b;
+}
 
 export type PlanProblem = {
   readonly problem: 'MESSAGE_ILLEGAL' | 'PROPERTIES_SIZE_EXCEEDED';
@@ -155,7 +179,7 @@ export function planRecord(
     const alsoProblem = topicProblem(msg.dispatchAlso);
     if (alsoProblem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: alsoProblem };
     alsoOffset = String(alsoQueueOffset);
-    propsLen += 8 + MD_TOPIC_LEN + nameLength(msg.dispatchAlso) + MD_OFFSET_LEN + alsoOffset.length;
+    propsLen += mdBlock(msg.dispatchAlso).length + 2 + alsoOffset.length;
   }
   if (meta + propsLen > MAX_PROPERTIES_BYTES)
     return {
@@ -220,8 +244,7 @@ export function writeRecord(
   setU64(dv, off + OFF_PREPARED, msg.preparedTransactionOffset ?? 0);
   let msgId: string;
   if (msg.msgId !== undefined) {
-    writeMsgId(buf, off + OFF_MSG_ID, msg.msgId);
-    msgId = upperMsgId(msg.msgId);
+    msgId = writeMsgId(buf, off + OFF_MSG_ID, msg.msgId);
   } else msgId = writeNewMsgId(buf, off + OFF_MSG_ID, at.storeTimestamp);
   let p = writeName16(buf, dv, off + FIXED_PART, msg.topic);
   p = writeName16(buf, dv, p, msg.tag ?? '');
@@ -238,9 +261,9 @@ export function writeRecord(
     }
   }
   if (plan.alsoOffset !== undefined) {
-    p = writeName16(buf, dv, p, MultiDispatchProp.TOPIC);
-    p = writeName16(buf, dv, p, msg.dispatchAlso as string);
-    p = writeName16(buf, dv, p, MultiDispatchProp.QUEUE_OFFSET);
+    const block = mdBlock(msg.dispatchAlso as string);
+    buf.set(block, p);
+    p += block.length;
     p = writeStr16(buf, dv, p, plan.alsoOffset);
   }
   dv.setUint32(p, plan.bodyLen, true);

@@ -86,18 +86,28 @@ export function isMsgId(s: string): boolean {
   return typeof s === 'string' && HEX32.test(s);
 }
 
-/** Writes a textual id into `buf`; the caller has checked it with `isMsgId`. */
-export function writeMsgId(buf: Buffer, offset: number, id: string): void {
-  buf.write(id, offset, MSG_ID_BYTES, 'hex');
+/** Each hex digit's value by its character code (others: 0, the caller has checked the id). */
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 }
 
-/** The id in upper case (the same string when it is already: no copy made). */
-export function upperMsgId(id: string): string {
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x66) return id.toUpperCase();
+/**
+ * Writes a textual id into `buf` (the caller has checked it with `isMsgId`) and returns it in
+ * upper case: the same string when it is already. One loop over a table, which sees lower-case
+ * digits on the way; Buffer's hex decoding is a call into C++ that took longer, and then a second
+ * pass looked for lower case (a commit, a retry and a move each write a given id).
+ */
+export function writeMsgId(buf: Uint8Array, offset: number, id: string): string {
+  let lower = false;
+  for (let i = 0; i < MSG_ID_BYTES; i++) {
+    const hi = id.charCodeAt(2 * i) & 127;
+    const lo = id.charCodeAt(2 * i + 1) & 127;
+    if (hi >= 0x61 || lo >= 0x61) lower = true;
+    buf[offset + i] = ((HEX_VALUE[hi] as number) << 4) | (HEX_VALUE[lo] as number);
   }
-  return id;
+  return lower ? id.toUpperCase() : id;
 }
 
 /** Milliseconds encoded in an id made by mqgate (ids from other systems give arbitrary values). */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { MqgateError } from '../errors.js';
 import type { DispatchInfo } from '../message/codec.js';
-import { isPlanProblem, planRecord, recordBody } from '../message/codec.js';
+import { isPlanProblem, planRecord } from '../message/codec.js';
 import { tagsCode } from '../message/hash.js';
 import type { MessageInput, StoredMessage } from '../message/message.js';
 import { isMsgId } from '../message/msg-id.js';
@@ -405,8 +405,7 @@ export class MessageStore {
    * append it again). Undefined otherwise: read the record with getByCommitLogOffset.
    */
   recentBody(commitLogOffset: number, size: number): Buffer | undefined {
-    const view = this.#commitLog.recentView(commitLogOffset, size);
-    return view === undefined ? undefined : recordBody(view, 0);
+    return this.#commitLog.recentBody(commitLogOffset, size);
   }
 
   /** The record at a CommitLog offset (the internal offset id), if it is intact. */

@@ -1,61 +1,64 @@
 import type { HalfMessage } from './tx-records.js';
 
-const SIZE = 8192; // a power of two
+const SIZE = 65_536; // 16 bits of the id's sequence number
 const MASK = SIZE - 1;
+
+/** Each ASCII character's value as a hex digit (15 for one that is not: any slot will do). */
+const HEX = new Uint8Array(128).fill(15);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+}
 
 /**
  * Half messages prepared lately and not resolved yet, found by transaction id (their msgId), so
- * that a commit needs no read. Bounded: a ring of SIZE slots by queue offset, and a Map from a
- * hash of the id to the queue offset. A half message SIZE offsets older than a new one loses its
- * slot; its commit then reads it back through the KeyIndex.
+ * that a commit needs no read. Bounded: a ring of SIZE slots, the slot named by the low 16 bits
+ * of the sequence number the id carries (characters 14-17, see msg-id.ts). Ids are made one
+ * after another, so two half messages share a slot only when SIZE ids were made between them
+ * (or when ids came from elsewhere): the older one loses its slot, and its commit reads it back
+ * through the KeyIndex.
  *
- * Numbers only in the Map: a Map from id strings to the half messages (what this replaced) kept
- * every entry's young objects reachable from an old table until the next scavenge but one, which
- * promoted about 1.4 MB per scavenge under 45k transactions/s and cost about 2 µs a transaction.
+ * No Map: a Map from id strings to the half messages (what this replaced first) kept every
+ * entry's young objects reachable from an old table until the next scavenge but one, which
+ * promoted about 1.4 MB per scavenge under 45k transactions/s and cost about 2 µs a
+ * transaction; a Map from a hash of the id (what replaced that) cost two hashes of 32
+ * characters a transaction, where four characters name the slot.
  */
 export class RecentHalves {
   readonly #ring: (HalfMessage | undefined)[] = new Array<HalfMessage | undefined>(SIZE).fill(undefined);
-  readonly #hashes = new Int32Array(SIZE);
-  /** Hash of the id -> queue offset of the newest half message with that hash. */
-  readonly #byHash = new Map<number, number>();
+  #size = 0;
 
   add(half: HalfMessage): void {
-    const slot = half.queueOffset & MASK;
-    const old = this.#ring[slot];
-    if (old !== undefined) this.#unindex(old, this.#hashes[slot] as number);
-    const h = idHash(half.msgId);
+    const slot = slotOf(half.msgId);
+    if (this.#ring[slot] === undefined) this.#size++;
     this.#ring[slot] = half;
-    this.#hashes[slot] = h;
-    this.#byHash.set(h, half.queueOffset);
   }
 
   /** The half message with this id (exactly as prepare returned it), if it is still here. */
   get(transactionId: string): HalfMessage | undefined {
-    const offset = this.#byHash.get(idHash(transactionId));
-    if (offset === undefined) return undefined;
-    const half = this.#ring[offset & MASK];
+    const half = this.#ring[slotOf(transactionId)];
     return half !== undefined && half.msgId === transactionId ? half : undefined;
   }
 
   delete(half: HalfMessage): void {
-    const slot = half.queueOffset & MASK;
+    const slot = slotOf(half.msgId);
     if (this.#ring[slot] !== half) return;
     this.#ring[slot] = undefined;
-    this.#unindex(half, this.#hashes[slot] as number);
+    this.#size--;
   }
 
   get size(): number {
-    return this.#byHash.size;
-  }
-
-  #unindex(half: HalfMessage, h: number): void {
-    if (this.#byHash.get(h) === half.queueOffset) this.#byHash.delete(h);
+    return this.#size;
   }
 }
 
-/** A 32-bit hash of an id (any string; ids are 32 hex characters). */
-function idHash(id: string): number {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) | 0;
-  return h;
+/** The slot of an id: the low 16 bits of its sequence number (any string gets some slot). */
+function slotOf(id: string): number {
+  return (
+    (((HEX[id.charCodeAt(14) & 127] as number) << 12) |
+      ((HEX[id.charCodeAt(15) & 127] as number) << 8) |
+      ((HEX[id.charCodeAt(16) & 127] as number) << 4) |
+      (HEX[id.charCodeAt(17) & 127] as number)) &
+    MASK
+  );
 }

@@ -232,49 +232,95 @@ export class TransactionService {
     // numbers only while a write is under way: a Map holding each write's promise kept them
     // reachable from an old table (see RecentHalves)
     this.#busy.add(key);
-    return this.#write(half, op, checkTimes);
+    if (op === 'DISCARDED') return this.#discard(half, checkTimes);
+    // a commit takes the body of a recent half message from memory: a view, written again at
+    // once (putMessage encodes before it returns)
+    const body =
+      op === 'ROLLBACK' ? '' : (half.body ?? this.#store.recentBody(half.commitLogOffset, half.storeSize));
+    if (body !== undefined) return this.#write(half, op, checkTimes, body);
+    return this.#bodyOf(half).then(
+      (b) => this.#write(half, op, checkTimes, b),
+      (err: unknown) => {
+        this.#release(key);
+        throw err;
+      },
+    );
   }
 
-  /** Writes a resolution (see #resolveHalf, which makes sure one runs at a time per half message). */
-  async #write(
+  /**
+   * Writes a commit (the real message, its own op record) or a rollback (an op record); see
+   * #resolveHalf, which makes sure one runs at a time per half message. Promise callbacks, not
+   * an async function: this runs for every transaction.
+   */
+  #write(
     half: HalfMessage,
-    op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED',
+    op: 'COMMIT' | 'ROLLBACK',
     checkTimes: number,
+    body: Uint8Array | string,
   ): Promise<TxOp> {
+    let m: MessageInput;
     try {
-      // a commit: the real message, its own op record. A discard: the copy and the op record in
-      // one write, in that order (a torn tail can only lose the op record; a check asks again).
-      // The body of a recent half message is still in memory: a view, written again at once (no
-      // await between taking it and the put, which encodes before it yields)
+      m = op === 'COMMIT' ? committedMessage(half, body) : opRecord(half, op, checkTimes);
+      // a committed message goes to its user topic; the system topic written is the op topic
+      this.#topics.system(m.dispatchAlso ?? m.topic);
+    } catch (err) {
+      this.#release(half.queueOffset);
+      return Promise.reject(err as Error);
+    }
+    return this.#store.putMessage(m).then(
+      (r) => {
+        try {
+          checkPut(m, r);
+          this.#ended(half, op, checkTimes);
+          return op;
+        } finally {
+          this.#release(half.queueOffset);
+        }
+      },
+      (err: unknown) => {
+        this.#release(half.queueOffset);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Moves a half message checked too often to TRANS_CHECK_MAX_TIME_TOPIC: the copy and the op
+   * record in one write, in that order (a torn tail can only lose the op record; a check asks
+   * again).
+   */
+  async #discard(half: HalfMessage, checkTimes: number): Promise<TxOp> {
+    try {
       const body =
-        op === 'ROLLBACK'
-          ? ''
-          : (half.body ??
-            this.#store.recentBody(half.commitLogOffset, half.storeSize) ??
-            (await this.#bodyOf(half)));
-      if (op === 'DISCARDED')
-        await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, op, checkTimes)]);
-      else {
-        const m = op === 'COMMIT' ? committedMessage(half, body) : opRecord(half, op, checkTimes);
-        // a committed message goes to its user topic; the system topic written is the op topic
-        this.#topics.system(m.dispatchAlso ?? m.topic);
-        checkPut(m, await this.#store.putMessage(m));
-      }
-      this.#recent.delete(half);
-      this.#state.set(half.queueOffset, op, checkTimes);
-      this.stats.pending = Math.max(0, this.stats.pending - 1);
-      if (op === 'COMMIT') this.stats.committed++;
-      else if (op === 'ROLLBACK') this.stats.rolledBack++;
-      else this.stats.discarded++;
-      return op;
+        half.body ??
+        this.#store.recentBody(half.commitLogOffset, half.storeSize) ??
+        (await this.#bodyOf(half));
+      await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, 'DISCARDED', checkTimes)]);
+      this.#ended(half, 'DISCARDED', checkTimes);
+      return 'DISCARDED';
     } finally {
-      const key = half.queueOffset;
-      this.#busy.delete(key);
-      const waiting = this.#waiting.get(key);
-      if (waiting !== undefined) {
-        this.#waiting.delete(key);
-        for (const wake of waiting) wake();
-      }
+      this.#release(half.queueOffset);
+    }
+  }
+
+  /** Notes how a half message ended, once its record is written. */
+  #ended(half: HalfMessage, op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED', checkTimes: number): void {
+    this.#recent.delete(half);
+    this.#state.set(half.queueOffset, op, checkTimes);
+    this.stats.pending = Math.max(0, this.stats.pending - 1);
+    if (op === 'COMMIT') this.stats.committed++;
+    else if (op === 'ROLLBACK') this.stats.rolledBack++;
+    else this.stats.discarded++;
+  }
+
+  /** Ends a write under way on a half message, waking resolutions that waited for it. */
+  #release(key: number): void {
+    this.#busy.delete(key);
+    if (this.#waiting.size === 0) return;
+    const waiting = this.#waiting.get(key);
+    if (waiting !== undefined) {
+      this.#waiting.delete(key);
+      for (const wake of waiting) wake();
     }
   }
 
