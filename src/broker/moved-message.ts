@@ -20,6 +20,8 @@ export function movedMessage(
     reconsumeTimes?: number;
     preparedTransactionOffset?: number;
     dispatchAlso?: string;
+    /** The record `m` was read from, when still in memory (its id is copied from there). */
+    msgIdFrom?: Uint8Array | undefined;
   },
 ): MessageInput {
   // every field, in the order of MessageInput (see storeInput in message.ts)
@@ -37,5 +39,6 @@ export function movedMessage(
     reconsumeTimes: to.reconsumeTimes ?? m.reconsumeTimes,
     preparedTransactionOffset: to.preparedTransactionOffset,
     dispatchAlso: to.dispatchAlso,
+    msgIdFrom: to.msgIdFrom,
   };
 }

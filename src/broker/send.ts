@@ -64,6 +64,7 @@ export function toStoreInput(topic: string, queueId: number, m: SendInput): Mess
     reconsumeTimes: undefined,
     preparedTransactionOffset: undefined,
     dispatchAlso: undefined,
+    msgIdFrom: undefined,
   };
 }
 

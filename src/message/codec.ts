@@ -154,7 +154,10 @@ export function planRecord(
   if (problem !== undefined) return { problem: 'MESSAGE_ILLEGAL', reason: problem };
   if (!Number.isInteger(msg.queueId) || msg.queueId < 0 || msg.queueId > 0x7fffffff)
     return { problem: 'MESSAGE_ILLEGAL', reason: `queueId ${msg.queueId} is not a non-negative integer` };
-  if (msg.msgId !== undefined && !isMsgId(msg.msgId))
+  if (msg.msgIdFrom !== undefined) {
+    if (msg.msgIdFrom.byteLength < OFF_MSG_ID + MSG_ID_BYTES)
+      return { problem: 'MESSAGE_ILLEGAL', reason: 'msgIdFrom is shorter than a record header' };
+  } else if (msg.msgId !== undefined && !isMsgId(msg.msgId))
     return { problem: 'MESSAGE_ILLEGAL', reason: `msgId "${msg.msgId}" is not 32 hex characters` };
   const bodyLen = typeof msg.body === 'string' ? Buffer.byteLength(msg.body) : msg.body.byteLength;
   if (bodyLen > maxBodySize)
@@ -243,7 +246,11 @@ export function writeRecord(
   dv.setUint32(off + OFF_RECONSUME, (msg.reconsumeTimes ?? 0) >>> 0, true);
   setU64(dv, off + OFF_PREPARED, msg.preparedTransactionOffset ?? 0);
   let msgId: string;
-  if (msg.msgId !== undefined) {
+  const from = msg.msgIdFrom;
+  if (from !== undefined) {
+    for (let i = 0; i < MSG_ID_BYTES; i++) buf[off + OFF_MSG_ID + i] = from[OFF_MSG_ID + i] as number;
+    msgId = msg.msgId ?? msgIdToString(from, OFF_MSG_ID);
+  } else if (msg.msgId !== undefined) {
     msgId = writeMsgId(buf, off + OFF_MSG_ID, msg.msgId);
   } else msgId = writeNewMsgId(buf, off + OFF_MSG_ID, at.storeTimestamp);
   let p = writeName16(buf, dv, off + FIXED_PART, msg.topic);
@@ -463,6 +470,21 @@ function lookUpName(buf: Buffer, start: number, len: number): NameEntry {
 
 /** The body of a record already checked with `checkRecord`: a view into `buf` (no copy). */
 export function recordBody(buf: Buffer, off: number): Buffer {
+  const p = bodyLengthAt(buf, off);
+  return buf.subarray(p + 4, p + 4 + u32At(buf, p));
+}
+
+/**
+ * `recordBody` as a plain Uint8Array: made without Buffer's subarray, which goes through the
+ * species constructor (a commit takes its half message's body this way, each transaction).
+ */
+export function recordBodyView(buf: Uint8Array, off: number): Uint8Array {
+  const p = bodyLengthAt(buf, off);
+  return new Uint8Array(buf.buffer, buf.byteOffset + p + 4, u32At(buf, p));
+}
+
+/** Where the body's length field of the record at `off` is. */
+function bodyLengthAt(buf: Uint8Array, off: number): number {
   // byte reads, not viewOf: a view made for this one buffer would push out the cached ones
   let p = off + FIXED_PART;
   p += 2 + u16At(buf, p); // topic
@@ -471,11 +493,14 @@ export function recordBody(buf: Buffer, off: number): Buffer {
   p += 2;
   for (let i = 0; i < keyCount; i++) p += 2 + u16At(buf, p);
   p += 2 + u16At(buf, p); // properties
-  const bodyLen = (u16At(buf, p) | (u16At(buf, p + 2) << 16)) >>> 0;
-  return buf.subarray(p + 4, p + 4 + bodyLen);
+  return p;
 }
 
-function u16At(buf: Buffer, at: number): number {
+function u32At(buf: Uint8Array, at: number): number {
+  return (u16At(buf, at) | (u16At(buf, at + 2) << 16)) >>> 0;
+}
+
+function u16At(buf: Uint8Array, at: number): number {
   return (buf[at] as number) | ((buf[at + 1] as number) << 8);
 }
 

@@ -61,6 +61,12 @@ export interface MessageInput {
    * offset the store assigns. One write in two queues (see SysFlag.MULTI_DISPATCH).
    */
   readonly dispatchAlso?: string | undefined;
+  /**
+   * A stored record (a view from its first byte) whose msgId this message keeps, as a commit
+   * keeps its half message's: the id's bytes are copied from it, not decoded from `msgId`, which
+   * is then that record's id (or undefined).
+   */
+  readonly msgIdFrom?: Uint8Array | undefined;
 }
 
 /** A message as read back from the store. */

@@ -49,5 +49,6 @@ export function placed(
     reconsumeTimes: m.reconsumeTimes,
     preparedTransactionOffset: m.preparedTransactionOffset,
     dispatchAlso: undefined,
+    msgIdFrom: undefined,
   };
 }

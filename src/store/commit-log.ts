@@ -2,14 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DispatchInfo, RecordPlan } from '../message/codec.js';
-import {
-  BLANK_SIZE,
-  OFF_MSG_ID,
-  recordBody,
-  recordSysFlag,
-  writeBlank,
-  writeRecord,
-} from '../message/codec.js';
+import { BLANK_SIZE, OFF_MSG_ID, recordSysFlag, writeBlank, writeRecord } from '../message/codec.js';
 import { bytesHash } from '../message/hash.js';
 import { MSG_ID_BYTES } from '../message/msg-id.js';
 import type { MessageInput } from '../message/message.js';
@@ -308,13 +301,16 @@ export class CommitLog {
   }
 
   /**
-   * A view (no copy) of the body of the record of `len` bytes at `offset`, when its written chunk
-   * is still in memory. Valid only until the caller yields: the chunk's memory is used again for
-   * later appends.
+   * A view (no copy) of the record of `len` bytes at `offset`, when its written chunk is still in
+   * memory. Valid only until the caller yields: the chunk's memory is used again for later
+   * appends.
    */
-  recentBody(offset: number, len: number): Buffer | undefined {
+  recentRecord(offset: number, len: number): Uint8Array | undefined {
     const c = this.#recentChunk(offset, len);
-    return c === undefined ? undefined : recordBody(c.buf, offset - c.start);
+    // a plain Uint8Array: Buffer's subarray goes through the species constructor
+    return c === undefined
+      ? undefined
+      : new Uint8Array(c.buf.buffer, c.buf.byteOffset + offset - c.start, len);
   }
 
   /** The written chunk still in memory that holds [offset, offset + len), newest first. */

@@ -1,4 +1,6 @@
-export { MessageStore } from './message-store.js';
+export { MessageStore, isRefused } from './message-store.js';
+export type { Appended } from './message-store.js';
+export type { WriteOutcome } from './commit-log.js';
 export type { StoreOptions, ResolvedStoreOptions } from './options.js';
 export { FlushDiskType, resolveStoreOptions } from './options.js';
 export { PutMessageStatus, GetMessageStatus } from './status.js';

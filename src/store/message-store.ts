@@ -25,6 +25,17 @@ import type { GetMessageResult, PutMessageResult } from './status.js';
 import { PutMessageStatus } from './status.js';
 import { StoreLock } from './store-lock.js';
 
+/** Where an appended message goes (see MessageStore.append). */
+export type Appended = Pick<
+  DispatchInfo,
+  'msgId' | 'topic' | 'queueId' | 'queueOffset' | 'commitLogOffset' | 'size' | 'storeTimestamp'
+>;
+
+/** A refusal from `append` (it has a status), not a place. */
+export function isRefused(r: Appended | PutMessageResult): r is PutMessageResult {
+  return (r as PutMessageResult).status !== undefined;
+}
+
 const CLOSED: PutMessageResult = {
   status: PutMessageStatus.SERVICE_NOT_AVAILABLE,
   reason: 'the store is closed',
@@ -331,6 +342,25 @@ export class MessageStore {
   }
 
   /**
+   * Appends one message in two steps, for a caller that acts on its place before it is written
+   * (and saves the result object and a promise step putMessage makes): the record is encoded
+   * now, and this says where it goes (or why not, with a status). `written()`, called at once,
+   * settles when it is written.
+   */
+  append(msg: MessageInput): Appended | PutMessageResult {
+    if (this.#closed) return CLOSED;
+    return this.#encode(msg, Date.now());
+  }
+
+  /**
+   * Settles once everything appended so far is written (and flushed under SYNC_FLUSH):
+   * `'OK'`, `'FLUSH_DISK_TIMEOUT'` or `'OS_WRITE_FAILED'` (see `append`). Never rejects.
+   */
+  written(): Promise<WriteOutcome> {
+    return this.#commitLog.commit();
+  }
+
+  /**
    * Appends messages; each gets its own result. The records are written together and, under
    * SYNC_FLUSH, acknowledged after one shared fsync.
    */
@@ -400,12 +430,13 @@ export class MessageStore {
   }
 
   /**
-   * The body of the record of `size` bytes at `commitLogOffset`, when it was written lately and
-   * is still in memory: a view, valid only until the caller yields (use it at once, e.g. to
-   * append it again). Undefined otherwise: read the record with getByCommitLogOffset.
+   * The record of `size` bytes at `commitLogOffset` as it is encoded, when it was written lately
+   * and is still in memory: a view, valid only until the caller yields (use it at once, e.g. to
+   * append its body again with `recordBodyView`). Undefined otherwise: read the record with
+   * getByCommitLogOffset.
    */
-  recentBody(commitLogOffset: number, size: number): Buffer | undefined {
-    return this.#commitLog.recentBody(commitLogOffset, size);
+  recentRecord(commitLogOffset: number, size: number): Uint8Array | undefined {
+    return this.#commitLog.recentRecord(commitLogOffset, size);
   }
 
   /** The record at a CommitLog offset (the internal offset id), if it is intact. */

@@ -12,6 +12,7 @@ import {
   planRecord,
   readDispatchInfo,
   recordBody,
+  recordBodyView,
   writeBlank,
 } from '../../src/message/codec.js';
 import type { MessageInput } from '../../src/message/message.js';
@@ -149,12 +150,30 @@ describe('codec', () => {
     expect(isPlanProblem(planRecord({ ...full, dispatchAlso: 'bad topic' }, MAX))).toBe(true);
   });
 
+  it('codec - msgIdFrom: the id bytes come from the record given (a commit keeps the id of its half message)', () => {
+    const source = encode(full);
+    const copy: MessageInput = { topic: 'Other', queueId: 1, body: 'x', msgIdFrom: source };
+    const m = decodeRecord(encode(copy), 0, encode(copy).length);
+    expect(m.msgId).toBe(full.msgId);
+    // with the text given too, the record answers that text (the caller's, no decoding)
+    const plan = planRecord({ ...copy, msgId: full.msgId }, MAX);
+    expect(isPlanProblem(plan)).toBe(false);
+    const short = planRecord({ ...copy, msgIdFrom: source.subarray(0, 40) }, MAX);
+    expect(isPlanProblem(short) && short.problem).toBe('MESSAGE_ILLEGAL');
+  });
+
   it('codec - recordBody finds the body of a record inside a larger buffer, past tag, keys and properties', () => {
     const rec = encode({ ...full, body: Buffer.alloc(70_000, 7) });
     const buf = Buffer.concat([Buffer.alloc(5, 1), rec, Buffer.alloc(3, 2)]);
     expect(recordBody(buf, 5)).toEqual(Buffer.alloc(70_000, 7));
     const small = encode(full);
     expect(recordBody(small, 0)).toEqual(Buffer.from(full.body as Uint8Array));
+    // the same as a plain Uint8Array over a view that does not start the buffer
+    const view = new Uint8Array(buf.buffer, buf.byteOffset + 5, rec.length);
+    const body = recordBodyView(view, 0);
+    expect(Buffer.isBuffer(body)).toBe(false);
+    expect(Buffer.from(body)).toEqual(Buffer.alloc(70_000, 7));
+    expect(body.buffer).toBe(buf.buffer); // no copy
   });
 
   it("codec - only the store sets MULTI_DISPATCH: a sender's bit or look-alike properties are not a second queue", () => {

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { MqgateError } from '../../errors.js';
+import { recordBodyView } from '../../message/codec.js';
 import type { MessageInput, StoredMessage } from '../../message/message.js';
-import type { MessageStore, PutMessageResult } from '../../store/index.js';
+import type { Appended, MessageStore, PutMessageResult } from '../../store/index.js';
+import { isRefused } from '../../store/index.js';
 import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
@@ -74,14 +76,16 @@ export class TransactionService {
   readonly #topics: TopicRegistry;
   readonly #log: Logger;
   readonly #opts: TxOptions;
-  /** What the op records say about each half message. */
+  /**
+   * What the op records say about each half message, and which are being resolved (so that two
+   * concurrent commits write the real message once).
+   */
   readonly #state = new HalfStates();
   /** Half messages prepared lately and not resolved yet, by msgId (saves a read on commit). */
   readonly #recent = new RecentHalves();
-  /** Resolutions under way, so that two concurrent commits write the real message once. */
-  readonly #busy = new Set<number>();
   /** Resolutions waiting for the one under way on the same half message (rare). */
   readonly #waiting = new Map<number, (() => void)[]>();
+  #topicsKnown = false;
   /** Every half message below this offset is resolved or discarded. */
   #low = 0;
   #checker: TxChecker | undefined;
@@ -153,25 +157,38 @@ export class TransactionService {
     this.stats.pending = n;
   }
 
+  /** Makes sure the two system topics prepare, commit and rollback write are known (once). */
+  #systemTopics(): void {
+    if (this.#topicsKnown) return;
+    this.#topics.system(TRANS_HALF_TOPIC);
+    this.#topics.system(TRANS_OP_HALF_TOPIC);
+    this.#topicsKnown = true;
+  }
+
   /** Stores a half message; the transaction id is its msgId. */
   prepare(m: MessageInput, producerGroup: string): Promise<Prepared> {
-    this.#topics.system(TRANS_HALF_TOPIC);
+    this.#systemTopics();
     const record = halfRecord(m, producerGroup);
-    return this.#store.putMessage(record).then((r) => {
-      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-        throw new MqgateError(
+    // its place is known once encoded; the answer waits until it is written
+    const r = this.#store.append(record);
+    if (isRefused(r))
+      return Promise.reject(
+        new MqgateError(
           r.status === 'MESSAGE_ILLEGAL' || r.status === 'PROPERTIES_SIZE_EXCEEDED'
             ? 'MQ_ERR_MESSAGE_ILLEGAL'
             : 'MQ_ERR_STORE_IO',
           r.reason ?? r.status,
-        );
+        ),
+      );
+    const half = halfFrom(record, r);
+    return this.#store.written().then((outcome) => {
+      if (outcome === 'OS_WRITE_FAILED') throw writeFailed(record);
       this.stats.pending++;
-      const msgId = r.msgId ?? '';
-      this.#recent.add(halfFrom(record, r));
+      this.#recent.add(half);
       return {
-        transactionId: msgId,
-        msgId,
-        status: r.status === 'PUT_OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
+        transactionId: half.msgId,
+        msgId: half.msgId,
+        status: outcome === 'OK' ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
         topic: m.topic,
         queueId: m.queueId,
       };
@@ -221,7 +238,7 @@ export class TransactionService {
     const key = half.queueOffset;
     const known = this.#state.op(key);
     if (known !== undefined && known !== 'CHECKED') return Promise.resolve(known);
-    if (this.#busy.has(key)) {
+    if (this.#state.busy(key)) {
       // under way already: once it has ended, look again
       return new Promise<void>((wake) => {
         const waiting = this.#waiting.get(key);
@@ -229,17 +246,19 @@ export class TransactionService {
         else waiting.push(wake);
       }).then(() => this.#resolveHalf(half, op, checkTimes));
     }
-    // numbers only while a write is under way: a Map holding each write's promise kept them
-    // reachable from an old table (see RecentHalves)
-    this.#busy.add(key);
+    // a bit while a write is under way: a Map holding each write's promise kept them reachable
+    // from an old table (see RecentHalves), and a Set of numbers cost three lookups
+    this.#state.setBusy(key, true);
     if (op === 'DISCARDED') return this.#discard(half, checkTimes);
-    // a commit takes the body of a recent half message from memory: a view, written again at
+    if (op === 'ROLLBACK') return this.#write(half, op, checkTimes, '', undefined);
+    // a commit takes a recent half message from memory, body and id: a view, written again at
     // once (putMessage encodes before it returns)
-    const body =
-      op === 'ROLLBACK' ? '' : (half.body ?? this.#store.recentBody(half.commitLogOffset, half.storeSize));
-    if (body !== undefined) return this.#write(half, op, checkTimes, body);
+    const record = this.#store.recentRecord(half.commitLogOffset, half.storeSize);
+    if (record !== undefined)
+      return this.#write(half, op, checkTimes, half.body ?? recordBodyView(record, 0), record);
+    if (half.body !== undefined) return this.#write(half, op, checkTimes, half.body, undefined);
     return this.#bodyOf(half).then(
-      (b) => this.#write(half, op, checkTimes, b),
+      (b) => this.#write(half, op, checkTimes, b, undefined),
       (err: unknown) => {
         this.#release(key);
         throw err;
@@ -257,31 +276,29 @@ export class TransactionService {
     op: 'COMMIT' | 'ROLLBACK',
     checkTimes: number,
     body: Uint8Array | string,
+    record: Uint8Array | undefined,
   ): Promise<TxOp> {
     let m: MessageInput;
+    let r: Appended | PutMessageResult;
     try {
-      m = op === 'COMMIT' ? committedMessage(half, body) : opRecord(half, op, checkTimes);
-      // a committed message goes to its user topic; the system topic written is the op topic
-      this.#topics.system(m.dispatchAlso ?? m.topic);
+      m = op === 'COMMIT' ? committedMessage(half, body, record) : opRecord(half, op, checkTimes);
+      // a committed message goes to its user topic, and to the op topic like a rollback
+      this.#systemTopics();
+      r = this.#store.append(m);
+      if (isRefused(r)) checkPut(m, r);
     } catch (err) {
       this.#release(half.queueOffset);
       return Promise.reject(err as Error);
     }
-    return this.#store.putMessage(m).then(
-      (r) => {
-        try {
-          checkPut(m, r);
-          this.#ended(half, op, checkTimes);
-          return op;
-        } finally {
-          this.#release(half.queueOffset);
-        }
-      },
-      (err: unknown) => {
+    return this.#store.written().then((outcome) => {
+      try {
+        if (outcome === 'OS_WRITE_FAILED') throw writeFailed(m);
+        this.#ended(half, op, checkTimes);
+        return op;
+      } finally {
         this.#release(half.queueOffset);
-        throw err;
-      },
-    );
+      }
+    });
   }
 
   /**
@@ -291,10 +308,8 @@ export class TransactionService {
    */
   async #discard(half: HalfMessage, checkTimes: number): Promise<TxOp> {
     try {
-      const body =
-        half.body ??
-        this.#store.recentBody(half.commitLogOffset, half.storeSize) ??
-        (await this.#bodyOf(half));
+      const record = this.#store.recentRecord(half.commitLogOffset, half.storeSize);
+      const body = half.body ?? (record === undefined ? await this.#bodyOf(half) : recordBodyView(record, 0));
       await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, 'DISCARDED', checkTimes)]);
       this.#ended(half, 'DISCARDED', checkTimes);
       return 'DISCARDED';
@@ -315,7 +330,7 @@ export class TransactionService {
 
   /** Ends a write under way on a half message, waking resolutions that waited for it. */
   #release(key: number): void {
-    this.#busy.delete(key);
+    this.#state.setBusy(key, false);
     if (this.#waiting.size === 0) return;
     const waiting = this.#waiting.get(key);
     if (waiting !== undefined) {
@@ -392,6 +407,13 @@ export class TransactionService {
   }
 }
 
+function writeFailed(m: MessageInput): MqgateError {
+  return new MqgateError(
+    'MQ_ERR_STORE_IO',
+    `writing to ${m.topic} failed: the disk refused the write; see the server log`,
+  );
+}
+
 function checkPut(m: MessageInput, r: PutMessageResult): void {
   if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
     throw new MqgateError('MQ_ERR_STORE_IO', `writing to ${m.topic} answered ${r.status}: ${r.reason ?? ''}`);
@@ -402,20 +424,20 @@ function checkPut(m: MessageInput, r: PutMessageResult): void {
  * (strings do not change); bytes are not (the sender may use its buffer again before the
  * commit): the commit takes them from the log.
  */
-function halfFrom(m: MessageInput, r: PutMessageResult): HalfMessage {
+function halfFrom(m: MessageInput, r: Appended): HalfMessage {
   return {
-    msgId: r.msgId ?? '',
+    msgId: r.msgId,
     topic: m.topic,
     queueId: m.queueId,
-    queueOffset: r.queueOffset ?? 0,
-    commitLogOffset: r.commitLogOffset ?? 0,
-    storeSize: r.storeSize ?? 0,
+    queueOffset: r.queueOffset,
+    commitLogOffset: r.commitLogOffset,
+    storeSize: r.size,
     tag: m.tag,
     keys: m.keys ?? [],
     properties: m.properties ?? {},
     body: typeof m.body === 'string' ? m.body : undefined,
-    bornTimestamp: m.bornTimestamp ?? r.storeTimestamp ?? Date.now(),
-    storeTimestamp: r.storeTimestamp ?? Date.now(),
+    bornTimestamp: m.bornTimestamp ?? r.storeTimestamp,
+    storeTimestamp: r.storeTimestamp,
     flag: m.flag ?? 0,
     sysFlag: m.sysFlag ?? 0,
     reconsumeTimes: m.reconsumeTimes ?? 0,

@@ -75,6 +75,7 @@ export function opRecord(half: HalfMessage, op: TxOp, checkTimes = 0): MessageIn
     reconsumeTimes: undefined,
     preparedTransactionOffset: undefined,
     dispatchAlso: undefined,
+    msgIdFrom: undefined,
   };
 }
 
@@ -90,9 +91,14 @@ const HALF_ONLY: readonly string[] = [
  * The real message a commit writes (same msgId; sysFlag says committed). It is its own op
  * record: the store gives the one record a second entry in RMQ_SYS_TRANS_OP_HALF_TOPIC, and
  * TRAN_PREPARED_QUEUE_OFFSET says which half message it resolves. One write where RocketMQ makes
- * two (the message, then the op record), and nothing between them to tear.
+ * two (the message, then the op record), and nothing between them to tear. `record`: the half
+ * message's record while it is in memory, whose id bytes are copied (no decoding of the text).
  */
-export function committedMessage(half: HalfMessage, body: Uint8Array | string): MessageInput {
+export function committedMessage(
+  half: HalfMessage,
+  body: Uint8Array | string,
+  record?: Uint8Array,
+): MessageInput {
   const properties = withoutProps(half.properties, HALF_ONLY);
   properties[TxProp.PREPARED_QUEUE_OFFSET] = String(half.queueOffset);
   return movedMessage(half, {
@@ -103,6 +109,7 @@ export function committedMessage(half: HalfMessage, body: Uint8Array | string): 
     sysFlag: (half.sysFlag & ~SysFlag.TRANSACTION_MASK) | SysFlag.TRANSACTION_COMMIT_TYPE,
     preparedTransactionOffset: half.commitLogOffset,
     dispatchAlso: TRANS_OP_HALF_TOPIC,
+    msgIdFrom: record,
   });
 }
 
