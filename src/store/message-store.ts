@@ -36,6 +36,9 @@ export function isRefused(r: Appended | PutMessageResult): r is PutMessageResult
   return (r as PutMessageResult).status !== undefined;
 }
 
+/** Queues of a write round told apart by comparison before a Set is used (see #announce). */
+const ANNOUNCE_SCAN = 16;
+
 const CLOSED: PutMessageResult = {
   status: PutMessageStatus.SERVICE_NOT_AVAILABLE,
   reason: 'the store is closed',
@@ -296,11 +299,25 @@ export class MessageStore {
   }
 
   #announce(infos: readonly DispatchInfo[]): void {
-    const seen = new Set<string>();
+    // a round mostly touches few queues: the first ones are compared, not keyed by a string
+    // made for every record; past ANNOUNCE_SCAN queues, by a key
+    const topics: string[] = [];
+    const queues: number[] = [];
+    let more: Set<string> | undefined;
     for (const info of infos) {
-      const k = `${info.queueId}@${info.topic}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
+      let seen = false;
+      for (let i = 0; i < topics.length && !seen; i++)
+        seen = queues[i] === info.queueId && topics[i] === info.topic;
+      if (seen) continue;
+      if (topics.length < ANNOUNCE_SCAN) {
+        topics.push(info.topic);
+        queues.push(info.queueId);
+      } else {
+        const k = `${info.queueId}@${info.topic}`;
+        more ??= new Set();
+        if (more.has(k)) continue;
+        more.add(k);
+      }
       for (const listener of this.#arrivals) {
         try {
           listener(info.topic, info.queueId);

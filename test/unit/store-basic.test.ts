@@ -78,3 +78,24 @@ describe('store - a record in two queues (multi-dispatch)', () => {
     await store.close();
   });
 });
+
+describe('store - arrivals', () => {
+  it('store - onArrival tells each topic-queue of a write round once, however many queues it touched', async () => {
+    const store = await MessageStore.open({ dataDir: tmpDir() });
+    const heard: string[] = [];
+    const stop = store.onArrival((topic, queueId) => heard.push(`${topic}:${queueId}`));
+    // one round: 3 records in each of 40 queues (more than are told apart by comparison)
+    const msgs = [];
+    for (let r = 0; r < 3; r++)
+      for (let q = 0; q < 40; q++)
+        msgs.push({ topic: q % 2 === 0 ? 'Even' : 'Odd', queueId: q, body: body(`${r}`) });
+    const results = await store.putMessages(msgs);
+    expect(results.every((x) => x.status === 'PUT_OK')).toBe(true);
+    const expected = Array.from({ length: 40 }, (_, q) => `${q % 2 === 0 ? 'Even' : 'Odd'}:${q}`);
+    expect([...heard].sort()).toEqual([...expected].sort());
+    stop();
+    await store.putMessage({ topic: 'Even', queueId: 0, body: body('x') });
+    expect(heard.length).toBe(40);
+    await store.close();
+  });
+});

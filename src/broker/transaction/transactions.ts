@@ -52,6 +52,12 @@ export interface Prepared {
   readonly queueId: number;
 }
 
+/** How a resolution ended: the id asked with, and the state. */
+export interface Resolution {
+  readonly transactionId: string;
+  readonly state: TxOp;
+}
+
 /** Counters for metrics. */
 export interface TxStats {
   pending: number;
@@ -201,27 +207,13 @@ export class TransactionService {
    * @throws MqgateError `MQ_ERR_TX_UNKNOWN` (404) for an id with no half message,
    * `MQ_ERR_TX_CONFLICT` (409) when it was resolved the other way (or discarded)
    */
-  resolve(transactionId: string, op: 'COMMIT' | 'ROLLBACK'): Promise<{ transactionId: string; state: TxOp }> {
+  resolve(transactionId: string, op: 'COMMIT' | 'ROLLBACK'): Promise<Resolution> {
     // an id as prepare returned it is found at once; others are checked and read back
     const half = this.#recent.get(transactionId);
-    const done =
-      half !== undefined
-        ? this.#resolveHalf(half, op)
-        : this.#lookUp(transactionId).then((h) => {
-            if (h === undefined)
-              throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
-            return this.#resolveHalf(h, op);
-          });
-    return done.then((state) => {
-      if (state !== op)
-        throw new MqgateError(
-          'MQ_ERR_TX_CONFLICT',
-          `transaction ${transactionId} was already resolved: ${state}`,
-          {
-            details: { state },
-          },
-        );
-      return { transactionId, state };
+    if (half !== undefined) return this.#resolveHalf(half, op, 0, transactionId);
+    return this.#lookUp(transactionId).then((h) => {
+      if (h === undefined) throw new MqgateError('MQ_ERR_TX_UNKNOWN', `no half message ${transactionId}`);
+      return this.#resolveHalf(h, op, 0, transactionId);
     });
   }
 
@@ -233,32 +225,49 @@ export class TransactionService {
     return this.#recent.get(id) ?? (await this.#store.getByMsgId(id, { topic: TRANS_HALF_TOPIC }));
   }
 
-  /** Resolves a half message once; returns how it ended (which may differ from `op`). */
-  #resolveHalf(half: HalfMessage, op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED', checkTimes = 0): Promise<TxOp> {
+  /**
+   * Resolves a half message once; answers how it ended. `asked`: the id a producer asked with,
+   * which the answer carries; an end other than `op` is then a conflict (for the check-back
+   * service, which does not pass it, it is just how the message ended).
+   */
+  #resolveHalf(
+    half: HalfMessage,
+    op: 'COMMIT' | 'ROLLBACK' | 'DISCARDED',
+    checkTimes = 0,
+    asked?: string,
+  ): Promise<Resolution> {
     const key = half.queueOffset;
     const known = this.#state.op(key);
-    if (known !== undefined && known !== 'CHECKED') return Promise.resolve(known);
+    if (known !== undefined && known !== 'CHECKED') {
+      if (asked !== undefined && known !== op)
+        return Promise.reject(
+          new MqgateError('MQ_ERR_TX_CONFLICT', `transaction ${asked} was already resolved: ${known}`, {
+            details: { state: known },
+          }),
+        );
+      return Promise.resolve({ transactionId: asked ?? half.msgId, state: known });
+    }
     if (this.#state.busy(key)) {
       // under way already: once it has ended, look again
       return new Promise<void>((wake) => {
         const waiting = this.#waiting.get(key);
         if (waiting === undefined) this.#waiting.set(key, [wake]);
         else waiting.push(wake);
-      }).then(() => this.#resolveHalf(half, op, checkTimes));
+      }).then(() => this.#resolveHalf(half, op, checkTimes, asked));
     }
     // a bit while a write is under way: a Map holding each write's promise kept them reachable
     // from an old table (see RecentHalves), and a Set of numbers cost three lookups
     this.#state.setBusy(key, true);
     if (op === 'DISCARDED') return this.#discard(half, checkTimes);
-    if (op === 'ROLLBACK') return this.#write(half, op, checkTimes, '', undefined);
+    if (op === 'ROLLBACK') return this.#write(half, op, checkTimes, '', undefined, asked);
     // a commit takes a recent half message from memory, body and id: a view, written again at
     // once (putMessage encodes before it returns)
     const record = this.#store.recentRecord(half.commitLogOffset, half.storeSize);
     if (record !== undefined)
-      return this.#write(half, op, checkTimes, half.body ?? recordBodyView(record, 0), record);
-    if (half.body !== undefined) return this.#write(half, op, checkTimes, half.body, undefined);
+      return this.#write(half, op, checkTimes, half.body ?? recordBodyView(record, 0), record, asked);
+    if (half.body !== undefined) return this.#write(half, op, checkTimes, half.body, undefined, asked);
     return this.#bodyOf(half).then(
-      (b) => this.#write(half, op, checkTimes, b, undefined),
+      (b) => this.#write(half, op, checkTimes, b, undefined, asked),
       (err: unknown) => {
         this.#release(key);
         throw err;
@@ -277,7 +286,8 @@ export class TransactionService {
     checkTimes: number,
     body: Uint8Array | string,
     record: Uint8Array | undefined,
-  ): Promise<TxOp> {
+    asked: string | undefined,
+  ): Promise<Resolution> {
     let m: MessageInput;
     let r: Appended | PutMessageResult;
     try {
@@ -294,7 +304,7 @@ export class TransactionService {
       try {
         if (outcome === 'OS_WRITE_FAILED') throw writeFailed(m);
         this.#ended(half, op, checkTimes);
-        return op;
+        return { transactionId: asked ?? half.msgId, state: op };
       } finally {
         this.#release(half.queueOffset);
       }
@@ -306,13 +316,13 @@ export class TransactionService {
    * record in one write, in that order (a torn tail can only lose the op record; a check asks
    * again).
    */
-  async #discard(half: HalfMessage, checkTimes: number): Promise<TxOp> {
+  async #discard(half: HalfMessage, checkTimes: number): Promise<Resolution> {
     try {
       const record = this.#store.recentRecord(half.commitLogOffset, half.storeSize);
       const body = half.body ?? (record === undefined ? await this.#bodyOf(half) : recordBodyView(record, 0));
       await this.#put([discardedMessage(half, body, checkTimes), opRecord(half, 'DISCARDED', checkTimes)]);
       this.#ended(half, 'DISCARDED', checkTimes);
-      return 'DISCARDED';
+      return { transactionId: half.msgId, state: 'DISCARDED' };
     } finally {
       this.#release(half.queueOffset);
     }
