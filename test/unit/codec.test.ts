@@ -150,6 +150,23 @@ describe('codec', () => {
     expect(isPlanProblem(planRecord({ ...full, dispatchAlso: 'bad topic' }, MAX))).toBe(true);
   });
 
+  it('codec - properties whose values repeat, change, or change all the time round-trip alike (names written four bytes at a time)', () => {
+    for (let i = 0; i < 200; i++) {
+      const properties: Record<string, string> = {
+        REAL_TOPIC: 'Orders', // always the same
+        REAL_QID: String(i % 3), // a few values
+        OFFSET: String(1_000_000 + i), // a new value each time
+        TRAN_PREPARED_QUEUE_OFFSET: String(i), // a name of 26 bytes: not a multiple of four
+        'ключ-ü': i % 2 === 0 ? 'значение 😀' : 'ü', // not ASCII
+        LONG: 'x'.repeat(i % 2 === 0 ? 10 : 100),
+      };
+      const m: MessageInput = { topic: 'T', queueId: 0, body: 'b', properties };
+      const buf = encode(m);
+      expect(checkRecord(buf, 0, buf.length, MAX)).toEqual({ kind: 'record', size: buf.length });
+      expect(decodeRecord(buf, 0, buf.length).properties).toEqual(properties);
+    }
+  });
+
   it('codec - msgIdFrom: the id bytes come from the record given (a commit keeps the id of its half message)', () => {
     const source = encode(full);
     const copy: MessageInput = { topic: 'Other', queueId: 1, body: 'x', msgIdFrom: source };
