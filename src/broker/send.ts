@@ -84,12 +84,20 @@ export function toSendResult(topic: string, r: PutMessageResult): SendResult {
         queueId: r.queueId ?? 0,
         queueOffset: r.queueOffset ?? 0,
       };
+    default:
+      throw sendError(r);
+  }
+}
+
+/** The error of a store outcome that is not a write (a refusal, a failed write). */
+export function sendError(r: PutMessageResult): MqgateError {
+  switch (r.status) {
     case 'MESSAGE_ILLEGAL':
     case 'PROPERTIES_SIZE_EXCEEDED':
-      throw new MqgateError('MQ_ERR_MESSAGE_ILLEGAL', r.reason ?? r.status);
+      return new MqgateError('MQ_ERR_MESSAGE_ILLEGAL', r.reason ?? r.status);
     case 'SERVICE_NOT_AVAILABLE':
-      throw new MqgateError('MQ_ERR_STORE_CLOSED', r.reason ?? 'the store is closed');
+      return new MqgateError('MQ_ERR_STORE_CLOSED', r.reason ?? 'the store is closed');
     default:
-      throw new MqgateError('MQ_ERR_STORE_IO', r.reason ?? r.status);
+      return new MqgateError('MQ_ERR_STORE_IO', r.reason ?? r.status);
   }
 }

@@ -110,6 +110,19 @@ export function writeMsgId(buf: Uint8Array, offset: number, id: string): string 
   return lower ? id.toUpperCase() : id;
 }
 
+/**
+ * The low 16 bits of the sequence number an id made by mqgate carries (characters 14-17): ids
+ * made one after another differ there. Any other string gives some number in [0, 65535].
+ */
+export function msgIdSeqLow16(id: string): number {
+  return (
+    ((HEX_VALUE[id.charCodeAt(14) & 127] as number) << 12) |
+    ((HEX_VALUE[id.charCodeAt(15) & 127] as number) << 8) |
+    ((HEX_VALUE[id.charCodeAt(16) & 127] as number) << 4) |
+    (HEX_VALUE[id.charCodeAt(17) & 127] as number)
+  );
+}
+
 /** Milliseconds encoded in an id made by mqgate (ids from other systems give arbitrary values). */
 export function msgIdTime(id: string): number {
   return Number.parseInt(id.slice(0, 12), 16);

@@ -1,4 +1,4 @@
-export { MessageStore, isRefused } from './message-store.js';
+export { MessageStore, isRefused, WRITE_FAILED } from './message-store.js';
 export type { Appended } from './message-store.js';
 export type { WriteOutcome } from './commit-log.js';
 export type { StoreOptions, ResolvedStoreOptions } from './options.js';

@@ -44,12 +44,14 @@ const CLOSED: PutMessageResult = {
   reason: 'the store is closed',
 };
 
-function toResult(info: DispatchInfo, outcome: WriteOutcome): PutMessageResult {
-  if (outcome === 'OS_WRITE_FAILED')
-    return {
-      status: PutMessageStatus.OS_WRITE_FAILED,
-      reason: 'the disk refused the write; see the server log',
-    };
+/** What an append whose write failed answers. */
+export const WRITE_FAILED: PutMessageResult = {
+  status: PutMessageStatus.OS_WRITE_FAILED,
+  reason: 'the disk refused the write; see the server log',
+};
+
+function toResult(info: Appended, outcome: WriteOutcome): PutMessageResult {
+  if (outcome === 'OS_WRITE_FAILED') return WRITE_FAILED;
   return {
     status: outcome === 'OK' ? PutMessageStatus.PUT_OK : PutMessageStatus.FLUSH_DISK_TIMEOUT,
     msgId: info.msgId,
@@ -352,10 +354,9 @@ export class MessageStore {
 
   /** Appends one message (the common case, without the batch's arrays). */
   putMessage(msg: MessageInput): Promise<PutMessageResult> {
-    if (this.#closed) return Promise.resolve(CLOSED);
-    const r = this.#encode(msg, Date.now());
-    if ('status' in r) return Promise.resolve(r);
-    return this.#commitLog.commit().then((outcome) => toResult(r, outcome));
+    const r = this.append(msg);
+    if (isRefused(r)) return Promise.resolve(r);
+    return this.written().then((outcome) => toResult(r, outcome));
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   msgIdToString,
   newMsgId,
   newMsgIdBytes,
+  msgIdSeqLow16,
   writeMsgId,
   writeNewMsgId,
 } from '../../src/message/msg-id.js';
@@ -104,6 +105,19 @@ describe('msgId text', () => {
     expect(writeMsgId(buf, 1, upper0)).toBe(upper0); // the same string, no copy
     expect(buf.subarray(1, 17)).toEqual(Buffer.from(id, 'hex'));
     expect(msgIdToString(buf, 1)).toBe(id.toUpperCase());
+  });
+});
+
+describe('msgId sequence bits', () => {
+  it('msgIdSeqLow16 - ids made one after another step by one; any text gives a number in range', () => {
+    const a = newMsgId();
+    const b = newMsgId();
+    expect((msgIdSeqLow16(b) - msgIdSeqLow16(a) + 65_536) % 65_536).toBe(1);
+    expect(msgIdSeqLow16(a.toLowerCase())).toBe(msgIdSeqLow16(a));
+    for (const other of ['', 'x', 'order-42: not an id of ours', '\u4e2d'.repeat(20)]) {
+      const n = msgIdSeqLow16(other);
+      expect(Number.isInteger(n) && n >= 0 && n < 65_536).toBe(true);
+    }
   });
 });
 

@@ -1,14 +1,8 @@
+import { msgIdSeqLow16 } from '../../message/msg-id.js';
 import type { HalfMessage } from './tx-records.js';
 
-const SIZE = 65_536; // 16 bits of the id's sequence number
+const SIZE = 65_536; // 16 bits of the id's sequence number (see msgIdSeqLow16)
 const MASK = SIZE - 1;
-
-/** Each ASCII character's value as a hex digit (15 for one that is not: any slot will do). */
-const HEX = new Uint8Array(128).fill(15);
-for (let i = 0; i < 16; i++) {
-  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
-  HEX['0123456789abcdef'.charCodeAt(i)] = i;
-}
 
 /**
  * Half messages prepared lately and not resolved yet, found by transaction id (their msgId), so
@@ -52,13 +46,7 @@ export class RecentHalves {
   }
 }
 
-/** The slot of an id: the low 16 bits of its sequence number (any string gets some slot). */
+/** The slot of an id (see msgIdSeqLow16). */
 function slotOf(id: string): number {
-  return (
-    (((HEX[id.charCodeAt(14) & 127] as number) << 12) |
-      ((HEX[id.charCodeAt(15) & 127] as number) << 8) |
-      ((HEX[id.charCodeAt(16) & 127] as number) << 4) |
-      (HEX[id.charCodeAt(17) & 127] as number)) &
-    MASK
-  );
+  return msgIdSeqLow16(id) & MASK;
 }

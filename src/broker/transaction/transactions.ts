@@ -3,7 +3,8 @@ import { MqgateError } from '../../errors.js';
 import { recordBodyView } from '../../message/codec.js';
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import type { Appended, MessageStore, PutMessageResult } from '../../store/index.js';
-import { isRefused } from '../../store/index.js';
+import { isRefused, WRITE_FAILED } from '../../store/index.js';
+import { sendError } from '../send.js';
 import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
@@ -177,18 +178,10 @@ export class TransactionService {
     const record = halfRecord(m, producerGroup);
     // its place is known once encoded; the answer waits until it is written
     const r = this.#store.append(record);
-    if (isRefused(r))
-      return Promise.reject(
-        new MqgateError(
-          r.status === 'MESSAGE_ILLEGAL' || r.status === 'PROPERTIES_SIZE_EXCEEDED'
-            ? 'MQ_ERR_MESSAGE_ILLEGAL'
-            : 'MQ_ERR_STORE_IO',
-          r.reason ?? r.status,
-        ),
-      );
+    if (isRefused(r)) return Promise.reject(sendError(r));
     const half = halfFrom(record, r);
     return this.#store.written().then((outcome) => {
-      if (outcome === 'OS_WRITE_FAILED') throw writeFailed(record);
+      if (outcome === 'OS_WRITE_FAILED') throw sendError(WRITE_FAILED);
       this.stats.pending++;
       this.#recent.add(half);
       return {
@@ -289,20 +282,19 @@ export class TransactionService {
     asked: string | undefined,
   ): Promise<Resolution> {
     let m: MessageInput;
-    let r: Appended | PutMessageResult;
     try {
       m = op === 'COMMIT' ? committedMessage(half, body, record) : opRecord(half, op, checkTimes);
       // a committed message goes to its user topic, and to the op topic like a rollback
       this.#systemTopics();
-      r = this.#store.append(m);
-      if (isRefused(r)) checkPut(m, r);
+      const r = this.#store.append(m);
+      if (isRefused(r)) throw putError(m, r);
     } catch (err) {
       this.#release(half.queueOffset);
       return Promise.reject(err as Error);
     }
     return this.#store.written().then((outcome) => {
       try {
-        if (outcome === 'OS_WRITE_FAILED') throw writeFailed(m);
+        if (outcome === 'OS_WRITE_FAILED') throw putError(m, WRITE_FAILED);
         this.#ended(half, op, checkTimes);
         return { transactionId: asked ?? half.msgId, state: op };
       } finally {
@@ -417,16 +409,13 @@ export class TransactionService {
   }
 }
 
-function writeFailed(m: MessageInput): MqgateError {
-  return new MqgateError(
-    'MQ_ERR_STORE_IO',
-    `writing to ${m.topic} failed: the disk refused the write; see the server log`,
-  );
+function checkPut(m: MessageInput, r: PutMessageResult): void {
+  if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT') throw putError(m, r);
 }
 
-function checkPut(m: MessageInput, r: PutMessageResult): void {
-  if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-    throw new MqgateError('MQ_ERR_STORE_IO', `writing to ${m.topic} answered ${r.status}: ${r.reason ?? ''}`);
+/** A system write (commit, op record, discard) the store refused or could not make. */
+function putError(m: MessageInput, r: PutMessageResult): MqgateError {
+  return new MqgateError('MQ_ERR_STORE_IO', `writing to ${m.topic} answered ${r.status}: ${r.reason ?? ''}`);
 }
 
 /**
