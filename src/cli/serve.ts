@@ -59,6 +59,29 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
 }
 
+/**
+ * A listen failure a person can act on: which address and port, and the setting that moves
+ * it (exit 2, one line). Undefined for any other error.
+ */
+export function bindError(e: unknown, server: Config['server']): MqgateError | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${server.host}:${server.port}`;
+  const move = 'choose another with --port, server.port or MQGATE_SERVER_PORT';
+  if (code === 'EADDRINUSE')
+    return new MqgateError(
+      'MQ_ERR_CONFIG_INVALID',
+      `${where} is already in use: stop what listens there or ${move}`,
+    );
+  if (code === 'EACCES')
+    return new MqgateError('MQ_ERR_CONFIG_INVALID', `${where} needs privileges to bind: ${move}`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new MqgateError(
+      'MQ_ERR_CONFIG_INVALID',
+      `${server.host} is not an address of this machine: choose another with --host, server.host or MQGATE_SERVER_HOST`,
+    );
+  return undefined;
+}
+
 /** Starts a gateway; the caller owns the process (signals are wired by {@link serveMain}). */
 export async function startServer(config: Config): Promise<Running> {
   const log = createLogger(config.log);
@@ -75,7 +98,7 @@ export async function startServer(config: Config): Promise<Running> {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (e) {
     await gateway.close();
-    throw e;
+    throw bindError(e, config.server) ?? e;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.server.port;

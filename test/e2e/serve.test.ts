@@ -2,6 +2,7 @@
  * `mqgate serve` as a user runs it: the built CLI on a real port. Graceful shutdown loses
  * nothing acknowledged; under SYNC_FLUSH an acknowledged message survives kill -9.
  */
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqgateClient } from '../../src/client/index.js';
 import type { SendResult } from '../../src/client/index.js';
@@ -95,5 +96,22 @@ describe('mqgate serve', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('store.flushDiskType');
+  });
+
+  it('a port in use: exit 2 and one line naming the port and the setting that moves it', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const r = await runCli(['serve', '--port', String(port), '--data-dir', tmpDir()], {
+        env: { MQGATE_LOG_LEVEL: 'silent' },
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`127.0.0.1:${port} is already in use`);
+      expect(r.stderr).toContain('--port');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 });

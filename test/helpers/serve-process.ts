@@ -22,9 +22,11 @@ export function requireBuild(): void {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
 }
 
+/** Starts `mqgate serve` with `args`; on a free port unless `args` name one. */
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+  const port = args.includes('--port') ? [] : ['--port', '0'];
+  const child = spawn(process.execPath, [CLI, 'serve', ...port, ...args], {
     env: { ...process.env, MQGATE_LOG_PRETTY: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
