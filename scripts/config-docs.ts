@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import type { SchemaNode } from '../src/config/load.js';
 import { describeExpected, envVarOf, schemaSections } from '../src/config/load.js';
-import { ApiKeySchema } from '../src/config/schema.js';
+import { ApiKeySchema, BackendSchema, RouteSchema } from '../src/config/schema.js';
 
 export const START = '<!-- config:start -->';
 export const END = '<!-- config:end -->';
@@ -38,7 +38,7 @@ function typeOf(n: SchemaNode): string {
     if (n.minimum !== undefined) return `${n.type} ≥ ${n.minimum}`;
     return n.type;
   }
-  if (n.type === 'array') return 'list (below)';
+  if (n.type === 'array') return n.items?.anyOf === undefined ? 'list (below)' : `list of ${typeOf(n.items)}`;
   if (n.type === 'object' && n.patternProperties !== undefined) {
     const value = Object.values(n.patternProperties)[0];
     return `map: name → ${value === undefined ? 'value' : typeOf(value)}`;
@@ -66,26 +66,33 @@ export function configReferenceMarkdown(): string {
         )} | ${cell(leaf.description ?? '')} |`,
       );
     out.push('');
-    if (section === 'auth') {
-      const key = ApiKeySchema as unknown as SchemaNode;
-      out.push(
-        'Each entry of `auth.keys` (in `MQGATE_AUTH_KEYS` as a JSON array):',
-        '',
-        '| Field | Type | Default | Description |',
-        '| --- | --- | --- | --- |',
-      );
-      for (const [field, leaf] of Object.entries(key.properties ?? {})) {
-        const required = key.required?.includes(field) === true && leaf.default === undefined;
-        out.push(
-          `| \`${field}\` | ${cell(typeOf(leaf))} | ${required ? 'required' : cell(defaultOf(leaf))} | ${cell(
-            leaf.description ?? '',
-          )} |`,
-        );
-      }
-      out.push('');
-    }
+    for (const [title, entry] of ENTRIES[section] ?? []) out.push(...fieldTable(title, entry));
   }
   return out.join('\n');
+}
+
+/** The entries of lists and maps, described field by field under their section. */
+const ENTRIES: Record<string, [string, unknown][]> = {
+  auth: [['Each entry of `auth.keys` (in `MQGATE_AUTH_KEYS` as a JSON array):', ApiKeySchema]],
+  gateway: [
+    ['Each backend under `gateway.backends` (in `MQGATE_GATEWAY_BACKENDS` as a JSON object):', BackendSchema],
+    ['Each entry of `gateway.routes` (in `MQGATE_GATEWAY_ROUTES` as a JSON array):', RouteSchema],
+  ],
+};
+
+function fieldTable(title: string, schema: unknown): string[] {
+  const node = schema as SchemaNode;
+  const out = [title, '', '| Field | Type | Default | Description |', '| --- | --- | --- | --- |'];
+  for (const [field, leaf] of Object.entries(node.properties ?? {})) {
+    const required = node.required?.includes(field) === true && leaf.default === undefined;
+    out.push(
+      `| \`${field}\` | ${cell(typeOf(leaf))} | ${required ? 'required' : cell(defaultOf(leaf))} | ${cell(
+        leaf.description ?? '',
+      )} |`,
+    );
+  }
+  out.push('');
+  return out;
 }
 
 /** The reference formatted by prettier with the repository's settings. */

@@ -65,6 +65,15 @@ export const ErrorCodes = {
   MQ_ERR_FORBIDDEN: { statusCode: 403, retriable: false, message: 'forbidden: %s' },
   MQ_ERR_RATE_LIMITED: { statusCode: 429, retriable: true, message: 'rate limit exceeded: %s' },
   MQ_ERR_SHUTTING_DOWN: { statusCode: 503, retriable: true, message: 'shutting down: %s' },
+  MQ_ERR_FEATURE_UNSUPPORTED: {
+    statusCode: 422,
+    retriable: false,
+    message: 'feature not supported on this backend: %s',
+  },
+  MQ_ERR_BACKEND_UNKNOWN: { statusCode: 400, retriable: false, message: 'unknown backend: %s' },
+  MQ_ERR_BACKEND_FIXED: { statusCode: 409, retriable: false, message: "the topic's backend is fixed: %s" },
+  MQ_ERR_BACKEND_UNAVAILABLE: { statusCode: 503, retriable: true, message: 'backend unavailable: %s' },
+  MQ_ERR_BACKEND_REFUSED: { statusCode: 502, retriable: false, message: 'the backend refused: %s' },
   MQ_ERR_INTERNAL: { statusCode: 500, retriable: true, message: 'internal error: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -30,12 +30,13 @@ export { MAX_RECEIVE } from './broker-types.js';
 import { resolveBrokerOptions } from './options.js';
 import { Producer } from './producer.js';
 import type { SendInput, SendResult } from './send.js';
-import { toSendResult, toStoreInput } from './send.js';
+import { SendStatus, toSendResult, toStoreInput } from './send.js';
 import { Prop, dlqTopic, retryTopic } from './system-topics.js';
 import type { TopicConfig, TopicUpdate } from './topic-registry.js';
 import { TopicRegistry } from './topic-registry.js';
 import { resentMessage } from './consume/retry.js';
 import { Scheduler } from './schedule/scheduler.js';
+import type { Forwarder } from './forwarder.js';
 import type { Prepared, TxChecker, TxStats } from './transaction/transactions.js';
 import { TransactionService } from './transaction/transactions.js';
 
@@ -63,6 +64,8 @@ export class Broker {
   readonly #offArrival: () => void;
   readonly #scheduler: Scheduler;
   #tx: TransactionService | undefined;
+  /** Sends the messages of topics on other backends (see setForwarder). */
+  #forwarder: Forwarder | undefined;
   /** The producer group of the last prepare, known valid (checked once, not per message). */
   #lastProducerGroup: string | undefined;
   #closed = false;
@@ -97,7 +100,13 @@ export class Broker {
     this.#engine.onVisible = (topic) => this.#push.wake(topic);
     store.prepareReads();
     this.#producer = new Producer(store, this.topics, this.levels, options);
-    this.#scheduler = new Scheduler({ store, state: this.#state, levels: this.levels, log: this.#log });
+    this.#scheduler = new Scheduler({
+      store,
+      state: this.#state,
+      levels: this.levels,
+      log: this.#log,
+      forwarder: () => this.#forwarder,
+    });
     this.#offArrival = store.onArrival((topic, queueId) => {
       this.#scheduler.notify(topic, queueId);
       this.#poll.notify(topic);
@@ -131,11 +140,12 @@ export class Broker {
     });
     let broker: Broker | undefined;
     try {
-      broker = new Broker(options, store);
+      const b = (broker = new Broker(options, store));
       broker.#tx = await TransactionService.open(store, broker.topics, options.logger, {
         transactionTimeoutMs: options.transactionTimeoutMs,
         checkIntervalMs: options.transactionCheckIntervalMs,
         checkMax: options.transactionCheckMax,
+        forwarder: () => b.#forwarder,
       });
       return broker;
     } catch (e) {
@@ -158,6 +168,10 @@ export class Broker {
     this.#engine.close();
     this.#state.close();
     await this.store.close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   #open(): void {
@@ -250,12 +264,25 @@ export class Broker {
     return this.upsertTopic(name);
   }
 
+  /**
+   * Plugs in where messages of topics on other backends go: delayed and timed messages when
+   * due, committed transactions and dead letters sent back (the gateway's core).
+   */
+  setForwarder(f: Forwarder | undefined): void {
+    this.#forwarder = f;
+  }
+
   // ------------------------------------------------------------------ send
 
   /** Sends one message; the queue comes from `queueId`, else the sharding key, else round-robin. */
   async send(topic: string, m: SendInput): Promise<SendResult> {
     this.#open();
     return this.#producer.send(this.#topic(topic, true), m);
+  }
+
+  /** The queue a send would choose (the core picks queues for every backend the same way). */
+  queueFor(topic: string, m: Pick<SendInput, 'queueId' | 'shardingKey'>): number {
+    return this.#producer.queueFor(this.#topic(topic, true), m);
   }
 
   // ------------------------------------------------------------------ transactions
@@ -337,6 +364,28 @@ export class Broker {
    * a message when there is none (long polling).
    */
   async receive(group: string, o: ReceiveOptions): Promise<ReceivedMessage[]> {
+    return this.#receive(group, o, false);
+  }
+
+  /**
+   * For a topic on another backend (the core's POP over its stream): only the topic's retries,
+   * which the core keeps here; never waits.
+   */
+  receiveRetries(group: string, o: ReceiveOptions): Promise<ReceivedMessage[]> {
+    return this.#receive(group, { ...o, waitMs: 0 }, true);
+  }
+
+  /** A message of another backend that failed: retry copy here, or the DLQ (see ConsumeEngine). */
+  sendBack(
+    group: string,
+    m: StoredMessage,
+    o: { delayLevel?: number | undefined; deadLetter?: boolean | undefined } = {},
+  ): Promise<NackOutcome> {
+    this.#open();
+    return this.#engine.sendBack(this.#group(group), m, o);
+  }
+
+  async #receive(group: string, o: ReceiveOptions, retriesOnly: boolean): Promise<ReceivedMessage[]> {
     this.#open();
     const g = this.#group(group);
     if (g.consumeMode === ConsumeMode.BROADCASTING)
@@ -358,7 +407,7 @@ export class Broker {
       );
     const filter = o.filter === undefined ? undefined : this.#compiled(o.filter);
     const deadline = Date.now() + waitMs;
-    const queueIds = Array.from({ length: t.queues }, (_, i) => i);
+    const queueIds = retriesOnly ? [] : Array.from({ length: t.queues }, (_, i) => i);
     const watch = [t.name, retryTopic(g.name)];
     for (;;) {
       const got = await this.#engine.take({
@@ -416,6 +465,12 @@ export class Broker {
   ): Promise<NackOutcome> {
     this.#open();
     return (await this.#engine.nack(group, topic, receiptHandle, opts)).outcome;
+  }
+
+  /** Gives a delivery back at once, for the next receive (the adapter contract's release). */
+  release(group: string, topic: string, receiptHandle: string): void {
+    this.#open();
+    this.#engine.releaseOne(group, topic, receiptHandle);
   }
 
   /** Gives a delivery a new invisible time from now; the old handle stops working. */
@@ -568,6 +623,11 @@ export class Broker {
     const topic = m.properties[Prop.DLQ_ORIGIN_TOPIC] ?? m.topic;
     const t = this.#topic(topic, true);
     const queueId = this.#producer.queueFor(t, { shardingKey: m.properties[Prop.SHARDING_KEY] });
-    return toSendResult(t.name, await this.store.putMessage(resentMessage(m, queueId)));
+    const resent = resentMessage(m, queueId);
+    if (this.#forwarder?.owns(t.name) === true) {
+      const queueOffset = await this.#forwarder.forward(resent);
+      return { status: SendStatus.SEND_OK, msgId: m.msgId, topic: t.name, queueId, queueOffset };
+    }
+    return toSendResult(t.name, await this.store.putMessage(resent));
   }
 }

@@ -21,3 +21,5 @@ export { ScheduleProp } from './schedule/schedule-props.js';
 export { TxState } from './transaction/transactions.js';
 export type { Prepared, TxChecker, TxCheckRequest, TxStats } from './transaction/transactions.js';
 export { TxProp, TxOp } from './transaction/tx-records.js';
+export type { Forwarder } from './forwarder.js';
+export { exhausted } from './consume/retry.js';

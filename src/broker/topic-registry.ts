@@ -20,6 +20,8 @@ export interface TopicConfig {
   /** Owned by the broker core (retry, DLQ, schedule, transaction topics). */
   readonly system: boolean;
   readonly createdAt: number;
+  /** The backend the topic lives on; absent: the embedded log (`local`). Fixed once it has messages. */
+  readonly backend?: string | undefined;
 }
 
 export interface TopicUpdate {
@@ -27,6 +29,8 @@ export interface TopicUpdate {
   readonly queues?: number | undefined;
   /** @defaultValue RW */
   readonly perm?: TopicPerm | undefined;
+  /** @defaultValue unchanged; `local` on create (the gateway decides, see its routes) */
+  readonly backend?: string | undefined;
 }
 
 /** RocketMQ caps a topic's queues at 1024 per broker by default; so do we. */
@@ -83,8 +87,18 @@ export class TopicRegistry {
     const perm = update.perm ?? old?.perm ?? TopicPerm.READ_WRITE;
     if (perm !== 'RW' && perm !== 'R' && perm !== 'W')
       throw new MqgateError('MQ_ERR_TOPIC_INVALID', `perm must be RW, R or W, got ${String(perm)}`);
-    if (old !== undefined && old.queues === queues && old.perm === perm) return old;
-    const config: TopicConfig = { name, queues, perm, system, createdAt: old?.createdAt ?? Date.now() };
+    const b = update.backend ?? old?.backend;
+    const backend = b === 'local' ? undefined : b;
+    if (old !== undefined && old.queues === queues && old.perm === perm && old.backend === backend)
+      return old;
+    const config: TopicConfig = {
+      name,
+      queues,
+      perm,
+      system,
+      createdAt: old?.createdAt ?? Date.now(),
+      ...(backend === undefined ? {} : { backend }),
+    };
     this.#topics.set(name, config);
     this.#save();
     return config;

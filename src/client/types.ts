@@ -109,6 +109,8 @@ export interface TopicDetail extends TopicSummary {
   system: boolean;
   queueOffsets: { queueId: number; minOffset: number; maxOffset: number }[];
   capabilities: Record<string, 'native' | 'emulated' | 'none'>;
+  /** Per feature, one line on how (or why not). */
+  how: Record<string, string>;
 }
 
 export interface GroupConfig {
@@ -162,9 +164,17 @@ export interface PullResult {
 
 export interface BackendInfo {
   name: string;
+  /** local, local-bare, ... */
+  type: string;
   status: 'up' | 'down';
+  lastError?: string;
+  /** Where topics no route names live. */
   default: boolean;
+  maxMessageSize: number;
+  /** Per feature: native (the broker), emulated (mqgate's core) or none (refused with 422). */
   features: Record<string, 'native' | 'emulated' | 'none'>;
+  /** Per feature, one line on how (or why not). */
+  how: Record<string, string>;
 }
 
 export interface AckResult {

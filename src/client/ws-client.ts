@@ -167,7 +167,7 @@ export class MqgateSocket {
     group: string,
     topic: string,
     onMessage: (m: Message) => void,
-    o: { filter?: FilterInput; credit?: number } = {},
+    o: { filter?: FilterInput; credit?: number; clientId?: string } = {},
   ): Promise<SocketSubscription> {
     const id = `s${++this.#seq}`;
     this.#subs.set(id, onMessage);

@@ -324,6 +324,30 @@ function semanticProblems(c: Config): Problem[] {
       out.push({ path: ['auth', 'keys', String(i), 'name'], text: `"${k.name}" is used twice` });
     names.add(k.name);
   });
+  const g = c.gateway;
+  const known = (b: string): boolean => b === 'local' || Object.hasOwn(g.backends, b);
+  if ('local' in g.backends)
+    out.push({
+      path: ['gateway', 'backends', 'local'],
+      text: 'local is the embedded log, always there: pick another name',
+    });
+  if (!known(g.defaultBackend))
+    out.push({
+      path: ['gateway', 'defaultBackend'],
+      text: `"${g.defaultBackend}" is not local or a name under gateway.backends`,
+    });
+  g.routes.forEach((r, i) => {
+    if (!known(r.backend))
+      out.push({
+        path: ['gateway', 'routes', String(i), 'backend'],
+        text: `"${r.backend}" is not local or a name under gateway.backends`,
+      });
+    if (r.backend === 'local' && r.emulate.length > 0)
+      out.push({
+        path: ['gateway', 'routes', String(i), 'emulate'],
+        text: 'local is the core itself: there is nothing to emulate',
+      });
+  });
   return out;
 }
 

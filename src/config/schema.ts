@@ -207,6 +207,87 @@ export const MetricsSchema = section('Prometheus metrics at /metrics.', {
   }),
 });
 
+/** The features a route may hand to the core instead of the broker (adapters/spi.ts Feature). */
+export const EMULATABLE_FEATURES = [
+  'delayLevels',
+  'timers',
+  'transactions',
+  'pop',
+  'retry',
+  'deadLetter',
+  'broadcasting',
+  'orderly',
+  'tagFilter',
+  'sqlFilter',
+  'keyQuery',
+] as const;
+
+export const BackendSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('local-bare')], {
+      description:
+        'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest.',
+    }),
+    path: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'local-bare: its directory (default {dataDir}/backends/{name}).',
+      }),
+    ),
+    seek: Type.Boolean({
+      default: true,
+      description:
+        'local-bare: offer seek (pull by offset, offsets); false stands for a queue broker without it.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteSchema = Type.Object(
+  {
+    topics: Type.String({
+      minLength: 1,
+      description: 'A topic name, or a pattern where * stands for any characters (orders-*, *).',
+    }),
+    backend: Type.String({ minLength: 1, description: 'A name under gateway.backends, or local.' }),
+    emulate: Type.Array(
+      Type.Unsafe<(typeof EMULATABLE_FEATURES)[number]>(
+        Type.Union(EMULATABLE_FEATURES.map((f) => Type.Literal(f))),
+      ),
+      {
+        default: [],
+        description: 'Features the core supplies on these topics even where the broker has them natively.',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewaySchema = section('Backends and routes: where each topic lives.', {
+  backends: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }), BackendSchema, {
+    default: {},
+    description: 'Named backends beside local (the embedded log, always there).',
+  }),
+  routes: Type.Array(RouteSchema, {
+    default: [],
+    description:
+      'Topic name or pattern -> backend, first match wins; a topic keeps the backend it was created on.',
+  }),
+  defaultBackend: Type.String({
+    minLength: 1,
+    default: 'local',
+    description: 'Where a topic no route names lives.',
+  }),
+  healthIntervalMs: ms('How often each backend is asked whether it is up', 5000, 100),
+  popCredit: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 1024,
+    description:
+      'Emulated POP: messages a group may hold from a backend at once (handed out or waiting), per topic and gateway.',
+  }),
+});
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -216,6 +297,7 @@ export const ConfigSchema = Type.Object(
     auth: AuthSchema,
     log: LogSchema,
     metrics: MetricsSchema,
+    gateway: GatewaySchema,
   },
   {
     additionalProperties: false,
@@ -226,3 +308,5 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
+export type BackendConfig = Static<typeof BackendSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;

@@ -1,7 +1,10 @@
 /**
- * The unified operations the APIs call. Today every topic lives on the `local` backend (the
- * embedded log with the broker core); the adapters for RabbitMQ, Kafka and RocketMQ will be
- * routed here by topic, behind the same methods, so REST, WebSocket and the CLI never change.
+ * The unified operations the APIs call, whatever backend a topic lives on. A `local` topic goes
+ * to the broker core over the embedded log (directly: its send and push paths are tuned per
+ * message). A topic on another backend goes to its adapter for what the broker does natively,
+ * and to the core for the rest (src/gateway/core): POP, retry and DLQ over the broker's stream,
+ * delays and transactions held in the gateway's log, filters, the key index. A feature no one
+ * can supply there answers 422 MQ_ERR_FEATURE_UNSUPPORTED.
  */
 import type { Logger } from 'pino';
 import type {
@@ -17,7 +20,6 @@ import type {
   SendInput,
   SendResult,
   SubscribeOptions,
-  Subscription,
   TopicConfig,
   TopicUpdate,
   TxStats,
@@ -28,41 +30,23 @@ import { MqgateError } from '../errors.js';
 import type { StoredMessage } from '../message/index.js';
 import { newMsgId } from '../message/index.js';
 import type { GetMessageResult } from '../store/index.js';
-import { toMessageJson } from './message-json.js';
-import { TxCheckRouter } from './tx-check.js';
 import { bodySizeWithin } from '../message/bytes.js';
+import type { BackendInfo, SendListener } from './backends.js';
+import { Backends } from './backends.js';
+import { supportOf, unsupported } from './capabilities.js';
+import type { GatewaySubscription } from './contract.js';
+import { CorePop } from './core/core-pop.js';
+import { indexKey, indexedAt, metadataOf } from './core/key-index.js';
+import { RemoteConsume } from './core/remote-consume.js';
+import type { RemoteTopic } from './core/remote-producer.js';
+import { RemoteProducer } from './core/remote-producer.js';
+import { toMessageJson } from './message-json.js';
+import type { TopicView } from './topics.js';
+import { GatewayTopics } from './topics.js';
+import { TxCheckRouter } from './tx-check.js';
 
-/** How a backend provides a feature: by itself, through mqgate's core, or not at all. */
-export type FeatureSupport = 'native' | 'emulated' | 'none';
-
-export interface BackendInfo {
-  readonly name: string;
-  readonly status: 'up' | 'down';
-  readonly default: boolean;
-  readonly features: Readonly<Record<string, FeatureSupport>>;
-}
-
-/** What the embedded log offers: all of it, natively (the core is its broker). */
-const LOCAL_FEATURES: Record<string, FeatureSupport> = {
-  queues: 'native',
-  tags: 'native',
-  keys: 'native',
-  sqlFilter: 'native',
-  ordered: 'native',
-  delayLevels: 'native',
-  timedDelivery: 'native',
-  transactions: 'native',
-  clustering: 'native',
-  broadcasting: 'native',
-  pop: 'native',
-  push: 'native',
-  pullByOffset: 'native',
-  retry: 'native',
-  deadLetter: 'native',
-  queryByKey: 'native',
-};
-
-export type TopicView = NonNullable<ReturnType<Broker['getTopic']>> & { backend: string };
+export type { BackendInfo } from './backends.js';
+export type { TopicView } from './topics.js';
 
 /** RocketMQ's batch limit: at most this many messages in one batch send. */
 export const MAX_BATCH = 1024;
@@ -81,11 +65,18 @@ export class Gateway {
   readonly broker: Broker;
   readonly txChecks: TxCheckRouter;
   readonly log: Logger;
+  readonly backends: Backends;
+  readonly topics: GatewayTopics;
+  readonly #pop: CorePop;
+  readonly #producer: RemoteProducer;
+  readonly #consume: RemoteConsume;
   #closed = false;
 
-  private constructor(broker: Broker, log: Logger, config: Config) {
+  private constructor(broker: Broker, backends: Backends, log: Logger, config: Config) {
     this.broker = broker;
+    this.backends = backends;
     this.log = log;
+    this.topics = new GatewayTopics(broker, backends, config);
     this.txChecks = new TxCheckRouter({
       timeoutMs: config.api.checkTimeoutMs,
       retries: config.api.checkRetries,
@@ -93,6 +84,10 @@ export class Gateway {
       toJson: (req) => toMessageJson(req.message),
     });
     broker.setTransactionChecker(this.txChecks.checker);
+    this.#pop = new CorePop({ broker, dataDir: config.store.dataDir, credit: config.gateway.popCredit, log });
+    this.#producer = new RemoteProducer(broker, backends, (t) => this.topics.remote(t));
+    this.#consume = new RemoteConsume(broker, this.#pop, log);
+    broker.setForwarder(this.#producer.forwarder);
   }
 
   static async open(config: Config, log: Logger): Promise<Gateway> {
@@ -109,7 +104,18 @@ export class Gateway {
       },
       ...config.broker,
     });
-    return new Gateway(broker, log, config);
+    try {
+      const backends = await Backends.open(config, broker, log);
+      try {
+        return new Gateway(broker, backends, log, config);
+      } catch (e) {
+        await backends.close();
+        throw e;
+      }
+    } catch (e) {
+      await broker.close();
+      throw e;
+    }
   }
 
   get closed(): boolean {
@@ -119,11 +125,19 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#pop.close();
+    await this.backends.close();
     await this.broker.close();
   }
 
-  backends(): BackendInfo[] {
-    return [{ name: 'local', status: this.#closed ? 'down' : 'up', default: true, features: LOCAL_FEATURES }];
+  /** Every backend: type, status, last error and its capability matrix. */
+  listBackends(): BackendInfo[] {
+    return this.backends.info().map((b) => (this.#closed ? { ...b, status: 'down' } : b));
+  }
+
+  /** Called after every send to a backend (the metrics). */
+  onBackendSend(listener: SendListener): void {
+    this.backends.onSend(listener);
   }
 
   get limits(): GatewayLimits {
@@ -141,21 +155,32 @@ export class Gateway {
     return newMsgId();
   }
 
-  /** The backend a topic lives on. */
-  backendOf(_topic: string): string {
-    return 'local';
+  /** The backend a topic lives on (or would, by the routes). */
+  backendOf(topic: string): string {
+    return this.topics.backendOf(topic);
+  }
+
+  /** The remote topic of a consume call; undefined for a local one. */
+  #remote(topic: string): RemoteTopic | undefined {
+    return this.topics.remote(topic);
   }
 
   // ---------------------------------------------------------------- produce
 
   send(topic: string, m: SendInput): Promise<SendResult> {
-    return this.broker.send(topic, m);
+    // the local send path is tuned per message: one lookup, then the broker
+    const t = this.broker.topics.get(topic);
+    if (t === undefined ? this.topics.allLocal : t.backend === undefined) return this.broker.send(topic, m);
+    return this.topics
+      .forSend(topic)
+      .then((r) => (r === undefined ? this.broker.send(topic, m) : this.#producer.send(r, m)));
   }
 
   /**
    * A batch to one topic, by RocketMQ's batch rules: 1..{@link MAX_BATCH} messages, none delayed
    * or timed, bodies together within maxMessageSize. Each message is checked before any is
-   * stored; then all are written concurrently (the store commits them as one group).
+   * stored; then all are written concurrently (the store commits them as one group), or sent to
+   * the topic's broker in one confirmed batch.
    *
    * @throws MqgateError `MQ_ERR_MESSAGE_ILLEGAL` (count, delay), `MQ_ERR_MESSAGE_TOO_LARGE`
    */
@@ -183,18 +208,29 @@ export class Gateway {
         `the batch bodies have ${total} bytes together, at most ${max} are allowed`,
         { details: { size: total, maxMessageSize: max } },
       );
+    const t = this.broker.topics.get(topic);
+    const remote = t === undefined && this.topics.allLocal ? undefined : await this.topics.forSend(topic);
+    if (remote !== undefined) return this.#producer.sendBatch(remote, messages);
     return Promise.all(messages.map((m) => this.broker.send(topic, m)));
   }
 
   /**
    * Stores a transactional half message. RocketMQ refuses delayed transactional messages; so
-   * do we, rather than drop the delay silently.
+   * do we, rather than drop the delay silently. On another backend the half message waits in
+   * the gateway's log (the core) unless the broker has transactions of its own.
    *
    * @throws MqgateError `MQ_ERR_MESSAGE_ILLEGAL` for a delayed or timed message
    */
   async prepare(topic: string, producerGroup: string, m: SendInput): ReturnType<Broker['prepare']> {
     if (m.delayLevel !== undefined || m.deliverAt !== undefined)
       throw new MqgateError('MQ_ERR_MESSAGE_ILLEGAL', 'a transactional message may not be delayed or timed');
+    const remote = await this.topics.forSend(topic);
+    if (remote !== undefined) {
+      const s = supportOf(remote.backend.caps, 'transactions', remote.emulate);
+      if (s.support === 'none') throw unsupported('transactions', remote.backend.name, s.how);
+      const native = remote.backend.adapter.extras.transactions;
+      if (s.support === 'native' && native !== undefined) return native.prepare(topic, producerGroup, m);
+    }
     return this.broker.prepare(topic, producerGroup, m);
   }
 
@@ -213,11 +249,14 @@ export class Gateway {
   // ---------------------------------------------------------------- consume
 
   receive(group: string, o: ReceiveOptions): Promise<ReceivedMessage[]> {
-    return this.broker.receive(group, o);
+    const r = this.#remote(o.topic);
+    return r === undefined ? this.broker.receive(group, o) : this.#consume.receive(r, group, o);
   }
 
-  ack(group: string, topic: string, receiptHandle: string): void {
-    this.broker.ack(group, topic, receiptHandle);
+  async ack(group: string, topic: string, receiptHandle: string): Promise<void> {
+    const r = this.#remote(topic);
+    if (r === undefined) this.broker.ack(group, topic, receiptHandle);
+    else await this.#consume.ack(r, group, receiptHandle);
   }
 
   nack(
@@ -226,28 +265,38 @@ export class Gateway {
     receiptHandle: string,
     o: { delayLevel?: number } = {},
   ): Promise<NackOutcome> {
-    return this.broker.nack(group, topic, receiptHandle, o);
+    const r = this.#remote(topic);
+    return r === undefined
+      ? this.broker.nack(group, topic, receiptHandle, o)
+      : this.#consume.nack(r, group, receiptHandle, o);
   }
 
-  changeInvisibleDuration(
+  async changeInvisibleDuration(
     group: string,
     topic: string,
     receiptHandle: string,
     invisibleMs: number,
-  ): { receiptHandle: string; invisibleUntil: number } {
-    return this.broker.changeInvisibleDuration(group, topic, receiptHandle, invisibleMs);
+  ): Promise<{ receiptHandle: string; invisibleUntil: number }> {
+    const r = this.#remote(topic);
+    if (r === undefined) return this.broker.changeInvisibleDuration(group, topic, receiptHandle, invisibleMs);
+    return this.#consume.changeInvisibleDuration(r, group, receiptHandle, invisibleMs);
   }
 
-  subscribe(group: string, topic: string, o: SubscribeOptions = {}): Subscription {
-    return this.broker.subscribe(group, topic, o);
+  subscribe(group: string, topic: string, o: SubscribeOptions = {}): GatewaySubscription {
+    const r = this.#remote(topic);
+    return r === undefined ? this.broker.subscribe(group, topic, o) : this.#consume.subscribe(r, group, o);
   }
 
   pull(topic: string, queueId: number, offset: number, max?: number): Promise<GetMessageResult> {
-    return this.broker.pull(topic, queueId, offset, max);
+    const r = this.#remote(topic);
+    return r === undefined
+      ? this.broker.pull(topic, queueId, offset, max)
+      : this.#consume.pull(r, queueId, offset, max ?? 32);
   }
 
   offsets(group: string, topic: string, o: { clientId?: string } = {}): Promise<QueueOffset[]> {
-    return this.broker.offsets(group, topic, o);
+    const r = this.#remote(topic);
+    return r === undefined ? this.broker.offsets(group, topic, o) : this.#consume.offsets(r, group, o);
   }
 
   commitOffset(
@@ -257,7 +306,9 @@ export class Gateway {
     offset: number,
     o: { clientId?: string } = {},
   ): Promise<void> {
-    return this.broker.commitOffset(group, topic, queueId, offset, o);
+    const r = this.#remote(topic);
+    if (r === undefined) return this.broker.commitOffset(group, topic, queueId, offset, o);
+    return this.#consume.commitOffset(r, group, queueId, offset, o);
   }
 
   resetOffsets(
@@ -266,41 +317,33 @@ export class Gateway {
     to: OffsetTarget,
     o: { clientId?: string } = {},
   ): Promise<QueueOffset[]> {
-    return this.broker.resetOffsets(group, topic, to, o);
+    const r = this.#remote(topic);
+    return r === undefined
+      ? this.broker.resetOffsets(group, topic, to, o)
+      : this.#consume.resetOffsets(r, group, to, o);
   }
 
   // ---------------------------------------------------------------- admin and query
 
   listTopics(): (TopicConfig & { backend: string })[] {
-    return this.broker.topics.list().map((t) => ({ ...t, backend: this.backendOf(t.name) }));
+    return this.topics.list();
   }
 
   /**
-   * Creates or changes a topic. `backend` names where it lives; only `local` exists until the
-   * adapters do.
+   * Creates or changes a topic; `backend` names where it lives (default: the routes').
    *
-   * @throws MqgateError `MQ_ERR_BAD_REQUEST` for a backend the gateway cannot route to
+   * @throws MqgateError `MQ_ERR_BACKEND_UNKNOWN`, `MQ_ERR_BACKEND_FIXED`
    */
-  upsertTopic(name: string, update: TopicUpdate & { backend?: string | undefined } = {}): TopicConfig {
-    const { backend, ...rest } = update;
-    if (backend !== undefined && backend !== this.backendOf(name)) {
-      const known = this.backends().map((b) => b.name);
-      throw new MqgateError(
-        'MQ_ERR_BAD_REQUEST',
-        `backend "${backend}" is not available for topic "${name}"; available: ${known.join(', ')}`,
-        { details: { backend, available: known } },
-      );
-    }
-    return this.broker.upsertTopic(name, rest);
+  upsertTopic(name: string, update: TopicUpdate = {}): Promise<TopicConfig> {
+    return this.topics.upsert(name, update);
   }
 
-  getTopic(name: string): TopicView | undefined {
-    const t = this.broker.getTopic(name);
-    return t === undefined ? undefined : { ...t, backend: this.backendOf(name) };
+  getTopic(name: string): Promise<TopicView | undefined> {
+    return this.topics.view(name);
   }
 
   deleteTopic(name: string): boolean {
-    return this.broker.deleteTopic(name);
+    return this.topics.delete(name);
   }
 
   listGroups(): GroupConfig[] {
@@ -319,8 +362,10 @@ export class Gateway {
     return this.broker.deleteGroup(name);
   }
 
-  getMessage(msgId: string): Promise<StoredMessage | undefined> {
-    return this.broker.getMessage(msgId);
+  /** By msgId: the gateway's log (local topics, and the core's index of other backends'). */
+  async getMessage(msgId: string): Promise<StoredMessage | undefined> {
+    const m = await this.broker.getMessage(msgId);
+    return m === undefined ? undefined : this.#indexed(m);
   }
 
   queryByKey(
@@ -328,7 +373,29 @@ export class Gateway {
     key: string,
     o: { begin?: number; end?: number; max?: number } = {},
   ): Promise<StoredMessage[]> {
-    return this.broker.queryByKey(topic, key, o);
+    const r = this.#remote(topic);
+    if (r === undefined) return this.broker.queryByKey(topic, key, o);
+    const s = supportOf(r.backend.caps, 'keyQuery', r.emulate);
+    const native = r.backend.adapter.extras.keyQuery;
+    if (s.support === 'native' && native !== undefined) return native.byKey(topic, key, o);
+    if (s.support === 'none') throw unsupported('keyQuery', r.backend.name, s.how);
+    const k = indexKey(topic, key);
+    return this.broker.store
+      .queryByKey(k.topic, k.key, o)
+      .then((found) => Promise.all(found.map((m) => this.#indexed(m))));
+  }
+
+  /** A record of the core's key index as its message: read from its backend where it can seek. */
+  async #indexed(m: StoredMessage): Promise<StoredMessage> {
+    const at = indexedAt(m);
+    if (at === undefined) return m;
+    const seek = this.backends.get(at.backend)?.adapter.extras.seek;
+    if (seek !== undefined && at.queueOffset >= 0) {
+      const r = await seek.pull(at.topic, at.queueId, at.queueOffset, 1).catch(() => undefined);
+      const found = r?.messages[0];
+      if (found?.msgId === m.msgId) return found;
+    }
+    return metadataOf(m);
   }
 
   deadLetters(group: string, o: { offset?: number; max?: number } = {}): Promise<StoredMessage[]> {

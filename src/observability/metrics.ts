@@ -14,7 +14,7 @@
  */
 import type { LabelValues, MetricObjectWithValues, MetricValueWithName } from 'prom-client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ConsumerLag, GroupView, TxStats } from '../broker/index.js';
+import type { ConsumerLag, GroupView, TxStats } from '../gateway/index.js';
 import type { Config } from '../config/schema.js';
 
 /** What the scrape-time metrics read (the {@link Gateway} has all of it). */
@@ -25,6 +25,14 @@ export interface MetricsSource {
   transactionStats(): TxStats;
   scheduleStats(): { levels: number[]; timers: number; delivered: number };
   storeStats(): { writeEnd: number; flushedEnd: number; minOffset: number; fsyncs: number };
+  /** The backends and whether each is up (read at scrape time). */
+  listBackends?(): readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly status: 'up' | 'down';
+  }[];
+  /** Calls `listener` after every confirmed or failed send to a backend other than local. */
+  onBackendSend?(listener: (backend: string, messages: number, seconds: number, ok: boolean) => void): void;
 }
 
 /** A counter series: add to `value` (never subtract). */
@@ -202,9 +210,49 @@ export class Metrics {
     });
     r.registerMetric(this.#sendSeconds);
     r.registerMetric(this.#httpSeconds);
+    this.#backendMetrics(source);
     if (!config.enabled) return;
     registerBrokerGauges(r, source, config);
     collectDefaultMetrics({ register: r });
+  }
+
+  /** Per backend: messages sent and failed, the broker's confirm latency, and whether it is up. */
+  #backendMetrics(source: MetricsSource): void {
+    const r = this.registry;
+    const sent = new FastCounter({
+      name: 'mqgate_backend_messages_sent_total',
+      help: 'Messages a backend confirmed (sends to a broker; the embedded log is counted in mqgate_messages_in_total)',
+      labelNames: ['backend'],
+      registers: [r],
+    });
+    const failed = new FastCounter({
+      name: 'mqgate_backend_send_errors_total',
+      help: 'Messages of sends a backend refused or did not confirm',
+      labelNames: ['backend'],
+      registers: [r],
+    });
+    const confirm = new FastHistogram({
+      name: 'mqgate_backend_confirm_duration_seconds',
+      help: "Time from a send to the broker's confirm",
+      labelNames: ['backend'],
+      buckets: SEND_BUCKETS,
+    });
+    r.registerMetric(confirm);
+    source.onBackendSend?.((backend, n, seconds, ok) => {
+      (ok ? sent : failed).series({ backend }).value += n;
+      if (ok) confirm.series({ backend }).observe(seconds);
+    });
+    new Gauge({
+      name: 'mqgate_backend_up',
+      help: 'Whether a backend is up (1) or down (0)',
+      labelNames: ['backend', 'type'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const b of quietly(() => source.listBackends?.()) ?? [])
+          this.set({ backend: b.name, type: b.type }, b.status === 'up' ? 1 : 0);
+      },
+    });
   }
 
   #topicSeries(map: Map<string, CounterSeries>, counter: FastCounter<'topic'>, topic: string): CounterSeries {

@@ -6,7 +6,7 @@
  * only to the log (oneway).
  */
 import type { Logger } from 'pino';
-import type { SendInput, SendResult } from '../../broker/index.js';
+import type { SendInput, SendResult } from '../../gateway/index.js';
 import { MqgateError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import type { CallbackOptions } from './callback.js';

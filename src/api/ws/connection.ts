@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { SendResult, Subscription } from '../../broker/index.js';
+import type { GatewaySubscription, SendResult } from '../../gateway/index.js';
 import { MqgateError, fromSystemError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import { toMessageJson, toSendInput } from '../../gateway/index.js';
@@ -48,7 +48,7 @@ export interface ConnectionOptions {
 
 interface Sub {
   readonly id: FrameId;
-  readonly sub: Subscription;
+  readonly sub: GatewaySubscription;
   /** `{"op":"message","subscription":<id>,"message":` */
   readonly prefix: string;
   readonly backend: string;

@@ -5,7 +5,7 @@
  * settles it. A check not answered within the router's timeout, or pending when the
  * connection closes, counts as UNKNOWN (the broker checks again later).
  */
-import type { TxCheckRequest } from '../../broker/index.js';
+import type { TxCheckRequest } from '../../gateway/index.js';
 import { MqgateError } from '../../errors.js';
 import type { CheckAnswer, TxCheckRouter } from '../../gateway/index.js';
 import { toMessageJson } from '../../gateway/index.js';

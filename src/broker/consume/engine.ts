@@ -400,6 +400,40 @@ export class ConsumeEngine {
     return { outcome: 'SUSPENDED', owner };
   }
 
+  /**
+   * A failed message of a topic on another backend (the core's POP over its stream): the retry
+   * copy waits here at its delay level and comes back through `%RETRY%{group}`, or it goes to
+   * the DLQ once retries are used up, as `nack` does for a message of the log.
+   */
+  async sendBack(
+    config: GroupConfig,
+    m: StoredMessage,
+    opts: { delayLevel?: number | undefined; deadLetter?: boolean | undefined } = {},
+  ): Promise<NackOutcome> {
+    if (opts.delayLevel !== undefined) this.#levels.check(opts.delayLevel);
+    const stats = this.stats.of(config.name);
+    stats.nacked++;
+    if (opts.deadLetter === true || exhausted(config, m.reconsumeTimes)) {
+      await this.#writer.deadLetter(config.name, m);
+      stats.deadLettered++;
+      return 'DLQ';
+    }
+    await this.#writer.retryAfter(
+      config.name,
+      m,
+      opts.delayLevel ?? retryLevel(config, m.reconsumeTimes, this.#levels),
+    );
+    stats.retried++;
+    return 'RETRY';
+  }
+
+  /** Gives one delivery back at once: the next take hands it out again (to anyone). */
+  releaseOne(group: string, topic: string, handle: unknown): void {
+    const { cursor, offset } = this.resolve(group, topic, handle);
+    this.#state.release(cursor, offset);
+    this.#unlocked(cursor);
+  }
+
   /** Puts back what a push consumer held (it left, or lost the queue in a rebalance). */
   release(owner: string, where: (c: QueueCursor) => boolean = () => true): number {
     let n = 0;

@@ -1,15 +1,19 @@
 import type { Logger } from 'pino';
+import { isMqgateError } from '../../errors.js';
 import type { MessageInput, StoredMessage } from '../../message/message.js';
 import type { MessageStore } from '../../store/index.js';
 import type { ConsumerState } from '../consume/consumer-state.js';
 import type { CursorKey, QueueCursor } from '../consume/queue-cursor.js';
 import type { DelayLevels } from '../delay-levels.js';
+import type { ForwarderRef } from '../forwarder.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC } from '../system-topics.js';
 import { Lateness } from './lateness.js';
 import { ScheduleProp, dueMessage } from './schedule-props.js';
 import { TimerHeap } from './timer-heap.js';
 
 const LEVEL_GROUP = '%SCHEDULE%';
+/** A due message its backend did not confirm is tried again this much later. */
+const RETRY_FORWARD_MS = 1000;
 const TIMER_GROUP = '%TIMER%';
 const PAGE = 256;
 
@@ -33,6 +37,7 @@ export class Scheduler {
   readonly #state: ConsumerState;
   readonly #levels: DelayLevels;
   readonly #log: Logger;
+  readonly #forwarder: ForwarderRef;
   readonly #startedAt = Date.now();
   readonly #levelTimers = new Map<number, NodeJS.Timeout>();
   readonly #running = new Map<number, Promise<void>>();
@@ -45,11 +50,18 @@ export class Scheduler {
   readonly lateness = new Lateness();
   delivered = 0;
 
-  constructor(parts: { store: MessageStore; state: ConsumerState; levels: DelayLevels; log: Logger }) {
+  constructor(parts: {
+    store: MessageStore;
+    state: ConsumerState;
+    levels: DelayLevels;
+    log: Logger;
+    forwarder?: ForwarderRef;
+  }) {
     this.#store = parts.store;
     this.#state = parts.state;
     this.#levels = parts.levels;
     this.#log = parts.log.child({ component: 'scheduler' });
+    this.#forwarder = parts.forwarder ?? (() => undefined);
   }
 
   /** Looks at every level and loads pending timers. */
@@ -167,7 +179,11 @@ export class Scheduler {
         }
         due.push(m);
       }
-      await this.#deliver(c, due, (m) => m.storeTimestamp + delay);
+      if ((await this.#deliver(c, due, (m) => m.storeTimestamp + delay)).length > 0) {
+        // a backend refused or is down: the level waits (in order) and tries again
+        this.#wakeAt(level, Date.now() + RETRY_FORWARD_MS);
+        return;
+      }
       const last = due[due.length - 1];
       if (waitUntil !== Infinity) {
         if (last !== undefined) this.#state.skip(c, from, last.queueOffset + 1);
@@ -209,28 +225,78 @@ export class Scheduler {
         if (m !== undefined && m.queueOffset === off) due.push(m);
         else this.#state.finish(c, off); // removed by retention or unreadable: nothing to deliver
       }
-      await this.#deliver(c, due, timerDue);
+      const later = Date.now() + RETRY_FORWARD_MS;
+      for (const m of await this.#deliver(c, due, timerDue)) this.#heap.push(later, m.queueOffset);
     }
     if (this.#heap.size > 0) this.#wakeAt(0, this.#heap.nextDue);
   }
 
   // ------------------------------------------------------------------ delivery
 
-  /** Writes due messages to their real topics, then marks them done. */
-  async #deliver(c: QueueCursor, due: StoredMessage[], dueAt: (m: StoredMessage) => number): Promise<void> {
-    if (due.length === 0) return;
+  /**
+   * Writes due messages to their real topics (or forwards them to the backend their topic lives
+   * on), then marks them done. Answers the messages a backend did not confirm: still pending.
+   */
+  async #deliver(
+    c: QueueCursor,
+    due: StoredMessage[],
+    dueAt: (m: StoredMessage) => number,
+  ): Promise<StoredMessage[]> {
+    if (due.length === 0) return [];
     const out: MessageInput[] = [];
     const kept: StoredMessage[] = [];
+    const forwarder = this.#forwarder();
+    const remote: Promise<StoredMessage | undefined>[] = [];
     for (const m of due) {
+      if (c.done.has(m.queueOffset)) continue; // delivered by an earlier try of this batch
       if (m.storeTimestamp < this.#startedAt && (await this.#deliveredBefore(m))) {
         this.#state.finish(c, m.queueOffset);
         continue;
       }
-      out.push(dueMessage(m));
-      kept.push(m);
+      const msg = dueMessage(m);
+      if (forwarder?.owns(msg.topic) === true) remote.push(this.#forward(forwarder, c, m, msg, dueAt));
+      else {
+        out.push(msg);
+        kept.push(m);
+      }
     }
-    if (out.length === 0) return;
-    const results = await this.#store.putMessages(out);
+    const pending = remote.length === 0 ? [] : await Promise.all(remote);
+    if (out.length > 0) this.#written(c, kept, await this.#store.putMessages(out), dueAt);
+    return pending.filter((m) => m !== undefined);
+  }
+
+  /** Forwards one due message; answers it when its backend did not confirm it. */
+  async #forward(
+    f: NonNullable<ReturnType<ForwarderRef>>,
+    c: QueueCursor,
+    m: StoredMessage,
+    msg: MessageInput,
+    dueAt: (m: StoredMessage) => number,
+  ): Promise<StoredMessage | undefined> {
+    try {
+      await f.forward(msg);
+    } catch (err) {
+      if (isMqgateError(err) && !err.retriable) {
+        // as a refusal of a local topic: it cannot become acceptable later
+        this.#log.error({ err, msgId: m.msgId, topic: msg.topic }, 'scheduled message refused');
+        this.#state.finish(c, m.queueOffset);
+        return undefined;
+      }
+      this.#log.warn({ err, msgId: m.msgId, topic: msg.topic }, 'scheduled message not forwarded yet');
+      return m;
+    }
+    this.#state.finish(c, m.queueOffset);
+    this.lateness.record(Math.max(0, Date.now() - dueAt(m)));
+    this.delivered++;
+    return undefined;
+  }
+
+  #written(
+    c: QueueCursor,
+    kept: StoredMessage[],
+    results: readonly { status: string; reason?: string | undefined }[],
+    dueAt: (m: StoredMessage) => number,
+  ): void {
     const now = Date.now();
     results.forEach((r, i) => {
       const m = kept[i] as StoredMessage;

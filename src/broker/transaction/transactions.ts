@@ -5,6 +5,7 @@ import type { MessageInput, StoredMessage } from '../../message/message.js';
 import type { Appended, MessageStore, PutMessageResult } from '../../store/index.js';
 import { isRefused, WRITE_FAILED } from '../../store/index.js';
 import { sendError } from '../send.js';
+import type { Forwarder, ForwarderRef } from '../forwarder.js';
 import { LoopService } from '../../store/service.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../system-topics.js';
 import type { TopicRegistry } from '../topic-registry.js';
@@ -41,6 +42,8 @@ export interface TxOptions {
   readonly checkIntervalMs: number;
   /** Checks before a half message is discarded to TRANS_CHECK_MAX_TIME_TOPIC. RocketMQ: 15. */
   readonly checkMax: number;
+  /** Where commits of topics on other backends go. */
+  readonly forwarder?: ForwarderRef | undefined;
 }
 
 /** What `prepare` answers. */
@@ -253,6 +256,9 @@ export class TransactionService {
     this.#state.setBusy(key, true);
     if (op === 'DISCARDED') return this.#discard(half, checkTimes);
     if (op === 'ROLLBACK') return this.#write(half, op, checkTimes, '', undefined, asked);
+    const forwarder = this.#opts.forwarder?.();
+    if (forwarder?.owns(half.properties[TxProp.REAL_TOPIC] ?? half.topic) === true)
+      return this.#forwardCommit(forwarder, half, checkTimes, asked);
     // a commit takes a recent half message from memory, body and id: a view, written again at
     // once (putMessage encodes before it returns)
     const record = this.#store.recentRecord(half.commitLogOffset, half.storeSize);
@@ -301,6 +307,28 @@ export class TransactionService {
         this.#release(half.queueOffset);
       }
     });
+  }
+
+  /**
+   * A commit of a topic on another backend: the real message goes there first, then the op
+   * record here. A crash between the two leaves the half message pending, and a check-back
+   * commits it again: at least once, as RocketMQ's own commits.
+   */
+  async #forwardCommit(
+    f: Forwarder,
+    half: HalfMessage,
+    checkTimes: number,
+    asked: string | undefined,
+  ): Promise<Resolution> {
+    try {
+      const m = committedMessage(half, half.body ?? (await this.#bodyOf(half)));
+      await f.forward({ ...m, dispatchAlso: undefined });
+      await this.#put([opRecord(half, 'COMMIT', checkTimes)]);
+      this.#ended(half, 'COMMIT', checkTimes);
+      return { transactionId: asked ?? half.msgId, state: 'COMMIT' };
+    } finally {
+      this.#release(half.queueOffset);
+    }
   }
 
   /**

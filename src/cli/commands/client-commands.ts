@@ -231,8 +231,10 @@ export function registerClientCommands(program: Command): void {
       const r = await client(o).backends();
       out(o, r, () => {
         for (const b of r.backends) {
-          console.log(`${b.name}\t${b.status}`);
-          for (const [f, how] of Object.entries(b.features)) console.log(`  ${f}: ${how}`);
+          const tail = b.lastError === undefined ? '' : ` (${b.lastError})`;
+          console.log(`${b.name}\t${b.type}\t${b.status}${b.default ? '\tdefault' : ''}${tail}`);
+          for (const [f, support] of Object.entries(b.features))
+            console.log(`  ${f}: ${support} — ${b.how[f] ?? ''}`);
         }
       });
     },

@@ -163,19 +163,21 @@ export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (ba
       if ((receiptHandle === undefined) === (receiptHandles === undefined))
         throw new MqgateError('MQ_ERR_BAD_REQUEST', 'give receiptHandle or receiptHandles (one of them)');
       if (receiptHandle !== undefined) {
-        gateway.ack(group, topic, receiptHandle);
+        await gateway.ack(group, topic, receiptHandle);
         return { receiptHandle, ok: true };
       }
-      const results = (receiptHandles ?? []).map((h) => {
-        try {
-          gateway.ack(group, topic, h);
-          return { receiptHandle: h, ok: true };
-        } catch (e) {
-          if (!isMqgateError(e)) throw e;
-          const { code, message } = errorBody(e).error;
-          return { receiptHandle: h, ok: false, error: { code, message } };
-        }
-      });
+      const results = await Promise.all(
+        (receiptHandles ?? []).map(async (h) => {
+          try {
+            await gateway.ack(group, topic, h);
+            return { receiptHandle: h, ok: true };
+          } catch (e) {
+            if (!isMqgateError(e)) throw e;
+            const { code, message } = errorBody(e).error;
+            return { receiptHandle: h, ok: false, error: { code, message } };
+          }
+        }),
+      );
       return { results };
     },
   );

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { GroupConfig, QueueOffset } from '../../../broker/index.js';
+import type { GroupConfig, QueueOffset } from '../../../gateway/index.js';
 import { MqgateError } from '../../../errors.js';
 import type { Gateway } from '../../../gateway/index.js';
 import { jsonBodies } from '../json-body.js';

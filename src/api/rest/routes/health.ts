@@ -27,7 +27,7 @@ export const healthRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (app
       },
     },
     async (_req, reply) => {
-      const backends = gateway.backends().map((b) => ({ name: b.name, status: b.status }));
+      const backends = gateway.listBackends().map((b) => ({ name: b.name, status: b.status }));
       const ready = !gateway.closed && backends.every((b) => b.status === 'up');
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', backends });
     },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { SendResult } from '../../../broker/index.js';
+import type { SendResult } from '../../../gateway/index.js';
 import type { Config } from '../../../config/schema.js';
 import { MqgateError } from '../../../errors.js';
 import type { Gateway } from '../../../gateway/index.js';

@@ -80,7 +80,7 @@ export const queryRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base
     },
     async (req) => {
       const { topic } = req.params;
-      if (gateway.getTopic(topic) === undefined)
+      if ((await gateway.getTopic(topic)) === undefined)
         throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${topic}"`);
       const q = req.query;
       const found = await gateway.queryByKey(topic, q.key, {

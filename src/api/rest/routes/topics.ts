@@ -12,8 +12,11 @@ const Perm = Type.Union([Type.Literal('RW'), Type.Literal('R'), Type.Literal('W'
 const Features = Type.Record(
   Type.String(),
   Type.Union([Type.Literal('native'), Type.Literal('emulated'), Type.Literal('none')]),
-  { description: 'Per feature: native, emulated (by the core) or none' },
+  { description: 'Per feature: native (the broker does it), emulated (the core does it) or none (422)' },
 );
+const How = Type.Record(Type.String(), Type.String(), {
+  description: 'Per feature, one line on how it is done (or why it cannot be)',
+});
 
 const TopicSummary = Type.Object({
   name: Type.String(),
@@ -34,6 +37,7 @@ const TopicDetail = Type.Object({
     Type.Object({ queueId: Type.Integer(), minOffset: Type.Integer(), maxOffset: Type.Integer() }),
   ),
   capabilities: Features,
+  how: How,
 });
 
 const TopicBody = Type.Object(
@@ -43,7 +47,12 @@ const TopicBody = Type.Object(
     ),
     perm: Type.Optional(Perm),
     backend: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: 'Only "local" for now.' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'Where the topic lives: local or a name under gateway.backends (default: the routes). Fixed once it has messages (409).',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -51,9 +60,13 @@ const TopicBody = Type.Object(
 
 const Backend = Type.Object({
   name: Type.String(),
+  type: Type.String({ description: 'local, local-bare, ...' }),
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
-  default: Type.Boolean(),
+  lastError: Type.Optional(Type.String()),
+  default: Type.Boolean({ description: 'Where topics no route names live' }),
+  maxMessageSize: Type.Integer({ description: 'Largest body the broker takes (bytes)' }),
   features: Features,
+  how: How,
 });
 
 /** Topic admin (`/v1/topics`, `/v1/topics/{topic}`) and `GET /v1/backends`. */
@@ -61,11 +74,10 @@ export const topicRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base
   jsonBodies(base, { emptyAsObject: true });
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
-  const detail = (name: string) => {
-    const t = gateway.getTopic(name);
+  const detail = async (name: string) => {
+    const t = await gateway.getTopic(name);
     if (t === undefined) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${name}"`);
-    const capabilities = gateway.backends().find((b) => b.name === t.backend)?.features ?? {};
-    return { ...t, capabilities };
+    return t;
   };
 
   app.get(
@@ -93,7 +105,7 @@ export const topicRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base
       },
     },
     async (req) => {
-      gateway.upsertTopic(req.params.topic, req.body);
+      await gateway.upsertTopic(req.params.topic, req.body);
       return detail(req.params.topic);
     },
   );
@@ -139,6 +151,6 @@ export const topicRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base
         response: { 200: Type.Object({ backends: Type.Array(Backend) }), ...errorResponses() },
       },
     },
-    async () => ({ backends: gateway.backends() }),
+    async () => ({ backends: gateway.listBackends() }),
   );
 };

@@ -1,0 +1,33 @@
+/**
+ * The adapters by type: the one module besides spi.ts that the rest of mqgate imports from
+ * adapters/ (an eslint rule keeps it so). Each adapter's broker client stays in its folder.
+ */
+import type { Logger } from 'pino';
+import path from 'node:path';
+import type { BackendConfig } from '../src/config/schema.js';
+import { BareAdapter } from './local-bare/bare-adapter.js';
+import type { BrokerAdapter } from './spi.js';
+
+export { LocalAdapter } from './local/local-adapter.js';
+export type * from './spi.js';
+export { Feature } from './spi.js';
+
+export interface AdapterContext {
+  /** The gateway's data directory: a default home for adapters that keep files. */
+  readonly dataDir: string;
+  readonly maxMessageSize: number;
+  readonly logger: Logger;
+}
+
+/** The adapter of a configured backend (`gateway.backends.{name}`). */
+export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContext): BrokerAdapter {
+  switch (c.type) {
+    case 'local-bare':
+      return new BareAdapter({
+        dir: c.path ?? path.join(ctx.dataDir, 'backends', name),
+        seek: c.seek,
+        maxMessageSize: ctx.maxMessageSize,
+        logger: ctx.logger.child({ backend: name }),
+      });
+  }
+}

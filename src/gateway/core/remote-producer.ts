@@ -1,0 +1,150 @@
+/**
+ * Sends to a topic on another backend: the core picks the queue (the same function as for the
+ * embedded log, so a sharding key lands on the same queue index everywhere), stamps msgId and
+ * born time, and resolves once the broker confirmed. A delay or timer the broker lacks is held
+ * by the broker core's scheduler in the gateway's log and forwarded when due (see Forwarder);
+ * where key query is the core's, an index record per message is written to the log.
+ */
+import type { OutboundMessage, SendReceipt } from '../../../adapters/index.js';
+import type { Broker, Forwarder, SendInput, SendResult } from '../../broker/index.js';
+import { Prop, SendStatus } from '../../broker/index.js';
+import { MqgateError } from '../../errors.js';
+import type { MessageInput } from '../../message/message.js';
+import { isMsgId, newMsgId } from '../../message/msg-id.js';
+import { withProps } from '../../message/props.js';
+import type { Backend, Backends } from '../backends.js';
+import { supportOf, unsupported } from '../capabilities.js';
+import { KEY_INDEX_TOPIC, indexRecord } from './key-index.js';
+
+/** A topic on another backend, as the gateway routes it. */
+export interface RemoteTopic {
+  readonly name: string;
+  readonly backend: Backend;
+  readonly emulate: ReadonlySet<string>;
+}
+
+export class RemoteProducer {
+  readonly #broker: Broker;
+  readonly #backends: Backends;
+  readonly #route: (topic: string) => RemoteTopic | undefined;
+
+  constructor(broker: Broker, backends: Backends, route: (topic: string) => RemoteTopic | undefined) {
+    this.#broker = broker;
+    this.#backends = backends;
+    this.#route = route;
+  }
+
+  async send(t: RemoteTopic, m: SendInput): Promise<SendResult> {
+    const delay = this.#delay(t, m);
+    // held by the core's scheduler in the gateway's log, forwarded when due
+    if (delay === 'core') return this.#broker.send(t.name, m);
+    const out = this.#outbound(t, m, delay === 'broker');
+    const [r] = await this.#backends.send(t.backend, t.name, [out]);
+    await this.#indexed(t, [out], [r as SendReceipt]);
+    return result(t.name, out, r as SendReceipt, delay === 'broker' ? m : undefined);
+  }
+
+  /** A batch (no delays, checked by the gateway): one confirmed send to the broker. */
+  async sendBatch(t: RemoteTopic, ms: readonly SendInput[]): Promise<SendResult[]> {
+    const out = ms.map((m) => this.#outbound(t, m, false));
+    const receipts = await this.#backends.send(t.backend, t.name, out);
+    await this.#indexed(t, out, receipts);
+    return out.map((o, i) => result(t.name, o, receipts[i] as SendReceipt, undefined));
+  }
+
+  /** Where a message's delay is kept: nowhere (none asked), by the broker, or by the core. */
+  #delay(t: RemoteTopic, m: SendInput): 'none' | 'broker' | 'core' {
+    const feature =
+      m.delayLevel !== undefined
+        ? 'delayLevels'
+        : m.deliverAt !== undefined && m.deliverAt > Date.now()
+          ? 'timers'
+          : undefined;
+    if (feature === undefined) return 'none';
+    const s = supportOf(t.backend.caps, feature, t.emulate);
+    if (s.support === 'none') throw unsupported(feature, t.backend.name, s.how);
+    return s.support === 'native' ? 'broker' : 'core';
+  }
+
+  #outbound(t: RemoteTopic, m: SendInput, withDelay: boolean): OutboundMessage {
+    if (m.msgId !== undefined && !isMsgId(m.msgId))
+      throw new MqgateError('MQ_ERR_MSGID_INVALID', `"${m.msgId}" is not 32 hex characters`);
+    const size = typeof m.body === 'string' ? Buffer.byteLength(m.body) : m.body.length;
+    const max = t.backend.caps.maxMessageSize;
+    if (size > max)
+      throw new MqgateError(
+        'MQ_ERR_MESSAGE_TOO_LARGE',
+        `${size} bytes; backend "${t.backend.name}" takes at most ${max}`,
+        {
+          details: { size, maxMessageSize: max, backend: t.backend.name },
+        },
+      );
+    return {
+      queueId: this.#broker.queueFor(t.name, m),
+      msgId: m.msgId?.toUpperCase() ?? newMsgId(),
+      bornTimestamp: m.bornTimestamp ?? Date.now(),
+      body: m.body,
+      tag: m.tag,
+      keys: m.keys ?? [],
+      properties:
+        m.shardingKey === undefined
+          ? (m.properties ?? {})
+          : withProps(m.properties, { [Prop.SHARDING_KEY]: m.shardingKey }),
+      delayLevel: withDelay ? m.delayLevel : undefined,
+      deliverAt: withDelay && m.delayLevel === undefined ? m.deliverAt : undefined,
+    };
+  }
+
+  async #indexed(
+    t: RemoteTopic,
+    out: readonly OutboundMessage[],
+    receipts: readonly SendReceipt[],
+  ): Promise<void> {
+    if (supportOf(t.backend.caps, 'keyQuery', t.emulate).support !== 'emulated') return;
+    this.#broker.topics.system(KEY_INDEX_TOPIC);
+    const results = await this.#broker.store.putMessages(
+      out.map((o, i) => indexRecord(t.backend.name, t.name, o, (receipts[i] as SendReceipt).queueOffset)),
+    );
+    for (const r of results)
+      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+        throw new MqgateError('MQ_ERR_STORE_IO', `the key index record was refused: ${r.reason ?? r.status}`);
+  }
+
+  /** The broker core's forwarder: due delays, commits and resent dead letters of remote topics. */
+  readonly forwarder: Forwarder = {
+    owns: (topic) => this.#route(topic) !== undefined,
+    forward: async (m: MessageInput) => {
+      const t = this.#route(m.topic);
+      if (t === undefined) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${m.topic}" is on no backend`);
+      const out: OutboundMessage = {
+        queueId: m.queueId,
+        msgId: m.msgId ?? newMsgId(),
+        bornTimestamp: m.bornTimestamp ?? Date.now(),
+        // a view of the log is valid only until the next write: copied before the send yields
+        body: typeof m.body === 'string' ? m.body : Buffer.from(m.body),
+        tag: m.tag,
+        keys: m.keys ?? [],
+        properties: m.properties ?? {},
+      };
+      const [r] = await this.#backends.send(t.backend, t.name, [out]);
+      await this.#indexed(t, [out], [r as SendReceipt]);
+      return (r as SendReceipt).queueOffset;
+    },
+  };
+}
+
+function result(
+  topic: string,
+  o: OutboundMessage,
+  r: SendReceipt,
+  delayed: SendInput | undefined,
+): SendResult {
+  const base = {
+    status: SendStatus.SEND_OK,
+    msgId: o.msgId,
+    topic,
+    queueId: o.queueId,
+    queueOffset: r.queueOffset,
+  };
+  return delayed?.deliverAt === undefined ? base : { ...base, deliverAt: delayed.deliverAt };
+}
