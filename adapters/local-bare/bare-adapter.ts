@@ -50,6 +50,7 @@ export class BareAdapter implements BrokerAdapter {
   readonly #streams = new Set<BareStream>();
   #offArrival: (() => void) | undefined;
   readonly #source: StreamSource;
+  #connecting: Promise<void> | undefined;
 
   constructor(o: BareOptions) {
     this.#o = o;
@@ -87,8 +88,14 @@ export class BareAdapter implements BrokerAdapter {
     };
   }
 
-  async connect(): Promise<void> {
-    if (this.#store !== undefined) return;
+  /** Opens the log; a second call while one is under way waits for it. */
+  connect(): Promise<void> {
+    if (this.#store !== undefined) return Promise.resolve();
+    this.#connecting ??= this.#open().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
     fs.mkdirSync(this.#o.dir, { recursive: true });
     const data = readJsonFile(path.join(this.#o.dir, 'topics.json')) as Record<string, number> | undefined;
     this.#topics = new Map(Object.entries(data ?? {}));

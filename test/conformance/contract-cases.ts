@@ -130,6 +130,39 @@ export function contractCases(name: string, adapter: () => BrokerAdapter, runId:
       }
     });
 
+    it('contract - each native extra answers for what the primitives wrote (pop, seek, key query, transactions)', async () => {
+      const { a, topic, group } = await fresh(1);
+      const sent = [message(0, 1), message(0, 2)];
+      const [r0] = await a.send(topic, sent);
+      const { pop, seek, keyQuery, transactions, deadLetter } = a.extras;
+      if (seek !== undefined) {
+        const pulled = await seek.pull(topic, 0, r0?.queueOffset ?? 0, 2);
+        expect(pulled.messages.map((m) => m.msgId)).toEqual(sent.map((m) => m.msgId));
+        expect((await seek.queueOffsets(topic))[0]?.maxOffset).toBe((r0?.queueOffset ?? 0) + 2);
+        await seek.resetOffsets(group, topic, 'FIRST');
+        expect((await seek.offsets(group, topic))[0]?.offset).toBe(0);
+      }
+      if (keyQuery !== undefined) {
+        expect((await keyQuery.byMsgId(sent[0]?.msgId ?? ''))?.body.toString()).toBe('spi 1');
+        expect((await keyQuery.byKey(topic, 'k2', {})).map((m) => m.msgId)).toEqual([sent[1]?.msgId]);
+      }
+      if (pop !== undefined) {
+        const got = await pop.receive(group, { topic, maxMessages: 2, waitMs: 1000 });
+        expect(got.map((m) => m.msgId).sort()).toEqual(sent.map((m) => m.msgId).sort());
+        const first = got[0];
+        const changed = await pop.changeInvisibleDuration(group, topic, first?.receiptHandle ?? '', 5000);
+        await pop.ack(group, topic, changed.receiptHandle);
+        expect(await pop.nack(group, topic, got[1]?.receiptHandle ?? '', {})).toBe('RETRY');
+      }
+      if (transactions !== undefined) {
+        const p = await transactions.prepare(topic, 'pg', { body: 'half' });
+        expect((await transactions.commit(p.transactionId)).state).toBe('COMMIT');
+        const q = await transactions.prepare(topic, 'pg', { body: 'half' });
+        expect((await transactions.rollback(q.transactionId)).state).toBe('ROLLBACK');
+      }
+      if (deadLetter !== undefined) expect(await deadLetter.list(group, {})).toEqual([]);
+    });
+
     it("contract - closing a stream gives back what is unsettled: the group's next stream gets it", async () => {
       const { a, topic, group } = await fresh(1);
       const first = a.consume(group, topic, { credit: 10, from: 'FIRST' });
