@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY adapters ./adapters
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled code only, as the non-root node user
