@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import path from 'node:path';
 import type { BackendConfig } from '../src/config/schema.js';
 import { BareAdapter } from './local-bare/bare-adapter.js';
+import { RabbitAdapter } from './rabbitmq/rabbitmq-adapter.js';
 import type { BrokerAdapter } from './spi.js';
 
 export { LocalAdapter } from './local/local-adapter.js';
@@ -16,6 +17,8 @@ export interface AdapterContext {
   /** The gateway's data directory: a default home for adapters that keep files. */
   readonly dataDir: string;
   readonly maxMessageSize: number;
+  /** The gateway's delay levels in ms (level n at index n - 1), for brokers that delay natively. */
+  readonly delayLevelsMs: readonly number[];
   readonly logger: Logger;
 }
 
@@ -26,6 +29,19 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
       return new BareAdapter({
         dir: c.path ?? path.join(ctx.dataDir, 'backends', name),
         seek: c.seek,
+        maxMessageSize: ctx.maxMessageSize,
+        logger: ctx.logger.child({ backend: name }),
+      });
+    case 'rabbitmq':
+      return new RabbitAdapter({
+        name,
+        url: c.url ?? '',
+        confirmTimeoutMs: c.confirmTimeoutMs,
+        connectTimeoutMs: c.connectTimeoutMs,
+        deliveryLimit: c.deliveryLimit,
+        releaseAfterMs: c.releaseAfterMs,
+        memberExpiresMs: c.memberExpiresMs,
+        delayLevelsMs: ctx.delayLevelsMs,
         maxMessageSize: ctx.maxMessageSize,
         logger: ctx.logger.child({ backend: name }),
       });

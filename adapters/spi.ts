@@ -73,7 +73,8 @@ export interface Delivery {
   readonly message: StoredMessage;
   readonly deliveryAttempt: number; // 1 first; higher where the broker counts redeliveries
   ack(): Promise<boolean>; // done: the broker forgets it for this group
-  nack(o?: { delayLevel?: number }): Promise<boolean>; // the broker's retry (where `retry` is native)
+  /** Where `retry` is native: a copy comes back after the delay level, or goes to the group's DLQ. */
+  nack(o?: { delayLevel?: number; deadLetter?: boolean }): Promise<boolean>;
   release(): Promise<boolean>; // back to the broker, delivered again soon
 }
 
@@ -140,8 +141,8 @@ export interface BrokerAdapter {
   health(): Health;
   /** Idempotent; queues only grow. */
   ensureTopic(topic: string, queues: number): Promise<void>;
-  /** Idempotent; before a group's first consume. `broadcasting`: `group` is per consumer. */
-  ensureGroup(group: string, topic: string): Promise<void>;
+  /** Idempotent; before a group's first consume. `member`: one broadcasting consumer's own group. */
+  ensureGroup(group: string, topic: string, o?: { orderly?: boolean; member?: boolean }): Promise<void>;
   send(topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]>;
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream;
 }

@@ -22,4 +22,4 @@ export { TxState } from './transaction/transactions.js';
 export type { Prepared, TxChecker, TxCheckRequest, TxStats } from './transaction/transactions.js';
 export { TxProp, TxOp } from './transaction/tx-records.js';
 export type { Forwarder } from './forwarder.js';
-export { exhausted } from './consume/retry.js';
+export { exhausted, retryLevel, retryMessage, deadLetterMessage, resentMessage } from './consume/retry.js';

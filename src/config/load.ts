@@ -336,6 +336,9 @@ function semanticProblems(c: Config): Problem[] {
       path: ['gateway', 'defaultBackend'],
       text: `"${g.defaultBackend}" is not local or a name under gateway.backends`,
     });
+  for (const [name, b] of Object.entries(g.backends))
+    if (b.type === 'rabbitmq' && b.url === undefined)
+      out.push({ path: ['gateway', 'backends', name, 'url'], text: 'a rabbitmq backend needs its AMQP url' });
   g.routes.forEach((r, i) => {
     if (!known(r.backend))
       out.push({
@@ -363,5 +366,25 @@ export function redactConfig(c: Config): Config {
         ...(k.keyHash === undefined ? {} : { keyHash: '[redacted]' }),
       })),
     },
+    gateway: {
+      ...c.gateway,
+      backends: Object.fromEntries(
+        Object.entries(c.gateway.backends).map(([name, b]) => [
+          name,
+          b.url === undefined ? b : { ...b, url: redactUrl(b.url) },
+        ]),
+      ),
+    },
   };
+}
+
+/** A broker URL without its password. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '[redacted]';
+  }
 }

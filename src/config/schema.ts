@@ -224,9 +224,9 @@ export const EMULATABLE_FEATURES = [
 
 export const BackendSchema = Type.Object(
   {
-    type: Type.Union([Type.Literal('local-bare')], {
+    type: Type.Union([Type.Literal('local-bare'), Type.Literal('rabbitmq')], {
       description:
-        'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest.',
+        'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest; rabbitmq: RabbitMQ 3.10 or later over AMQP 0-9-1.',
     }),
     path: Type.Optional(
       Type.String({
@@ -239,6 +239,35 @@ export const BackendSchema = Type.Object(
       description:
         'local-bare: offer seek (pull by offset, offsets); false stands for a queue broker without it.',
     }),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'rabbitmq: the AMQP URL, e.g. amqp://user:password@host:5672/vhost (required).',
+        sensitive: true,
+      }),
+    ),
+    confirmTimeoutMs: ms('rabbitmq: a send not confirmed by the broker within this fails', 10_000, 100),
+    connectTimeoutMs: ms(
+      'rabbitmq: how long a (re)connect is awaited before the backend counts as down',
+      3000,
+      100,
+    ),
+    deliveryLimit: Type.Integer({
+      minimum: 1,
+      default: 1000,
+      description:
+        "rabbitmq: x-delivery-limit of the groups' quorum queues: redeliveries before RabbitMQ moves a message to the group's DLQ.",
+    }),
+    releaseAfterMs: ms(
+      "rabbitmq: a delivery held this long is given back and delivered again (keep below the broker's consumer_timeout, 30 min by default)",
+      1_200_000,
+      1000,
+    ),
+    memberExpiresMs: ms(
+      "rabbitmq: a broadcasting consumer's own queues are deleted after this long without it",
+      3_600_000,
+      1000,
+    ),
   },
   { additionalProperties: false },
 );

@@ -63,7 +63,13 @@ export class Backends {
   static async open(config: Config, broker: Broker, log: Logger): Promise<Backends> {
     const local = new LocalAdapter(broker);
     const list: Backend[] = [entry('local', local, true)];
-    const ctx = { dataDir: config.store.dataDir, maxMessageSize: config.store.maxMessageSize, logger: log };
+    const levels = broker.levels;
+    const ctx = {
+      dataDir: config.store.dataDir,
+      maxMessageSize: config.store.maxMessageSize,
+      delayLevelsMs: Array.from({ length: levels.count }, (_, i) => levels.delayOf(i + 1)),
+      logger: log,
+    };
     for (const [name, c] of Object.entries(config.gateway.backends))
       list.push(entry(name, createAdapter(name, c, ctx), false));
     const backends = new Backends(list, config, log.child({ component: 'backends' }));

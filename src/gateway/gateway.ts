@@ -31,6 +31,7 @@ import type { StoredMessage } from '../message/index.js';
 import { newMsgId } from '../message/index.js';
 import type { GetMessageResult } from '../store/index.js';
 import { bodySizeWithin } from '../message/bytes.js';
+import type { BrokerAdapter } from '../../adapters/index.js';
 import type { BackendInfo, SendListener } from './backends.js';
 import { Backends } from './backends.js';
 import { supportOf, unsupported } from './capabilities.js';
@@ -47,6 +48,8 @@ import { TxCheckRouter } from './tx-check.js';
 
 export type { BackendInfo } from './backends.js';
 export type { TopicView } from './topics.js';
+
+const NO_EMULATION: ReadonlySet<string> = new Set();
 
 /** RocketMQ's batch limit: at most this many messages in one batch send. */
 export const MAX_BATCH = 1024;
@@ -398,12 +401,43 @@ export class Gateway {
     return metadataOf(m);
   }
 
-  deadLetters(group: string, o: { offset?: number; max?: number } = {}): Promise<StoredMessage[]> {
-    return this.broker.deadLetters(group, o);
+  /**
+   * A group's dead letters: those the core keeps in the log, then those of each backend with a
+   * DLQ of its own (a group may consume topics of several backends), paged over all of them.
+   */
+  async deadLetters(group: string, o: { offset?: number; max?: number } = {}): Promise<StoredMessage[]> {
+    const offset = o.offset ?? 0;
+    const max = o.max ?? 32;
+    const all = await this.broker.deadLetters(group, { offset: 0, max: offset + max });
+    for (const dlq of this.#nativeDeadLetters()) {
+      if (all.length >= offset + max) break;
+      const more = await dlq.list(group, { offset: 0, max: offset + max - all.length }).catch(() => []);
+      all.push(...more);
+    }
+    return all.slice(offset, offset + max);
   }
 
-  resendDeadLetter(group: string, msgId: string): Promise<SendResult> {
-    return this.broker.resendDeadLetter(group, msgId);
+  async resendDeadLetter(group: string, msgId: string): Promise<SendResult> {
+    try {
+      return await this.broker.resendDeadLetter(group, msgId);
+    } catch (e) {
+      if (!(e instanceof MqgateError) || e.code !== 'MQ_ERR_MSG_NOT_FOUND') throw e;
+      for (const dlq of this.#nativeDeadLetters())
+        if ((await dlq.list(group, { max: 10_000 }).catch(() => [])).some((m) => m.msgId === msgId))
+          return dlq.resend(group, msgId);
+      throw e;
+    }
+  }
+
+  /** The dead-letter queues of the backends that keep them themselves. */
+  #nativeDeadLetters(): NonNullable<BrokerAdapter['extras']['deadLetter']>[] {
+    return this.backends
+      .list()
+      .filter(
+        (b) =>
+          !b.local && b.status === 'up' && supportOf(b.caps, 'deadLetter', NO_EMULATION).support === 'native',
+      )
+      .flatMap((b) => (b.adapter.extras.deadLetter === undefined ? [] : [b.adapter.extras.deadLetter]));
   }
 
   // ---------------------------------------------------------------- observability

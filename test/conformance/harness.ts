@@ -89,11 +89,27 @@ export class Harness {
     return t;
   }
 
-  /** A fresh group, created to start from the first message unless told otherwise. */
-  async group(name: string, body: Record<string, unknown> = {}): Promise<string> {
+  /**
+   * A fresh group, created to start from the first message unless told otherwise. On a backend
+   * without start positions (a queue broker: a group gets what is sent once its queues exist)
+   * it starts from LAST, and with `topic` its queues are made at once (a first receive), so
+   * what the case sends next is the group's.
+   */
+  async group(name: string, body: Record<string, unknown> = {}, topic?: string): Promise<string> {
     const g = `g-${this.runId}-${name}-${++this.#cases}`;
-    await this.client.upsertGroup(g, { consumeFrom: 'FIRST', ...body });
+    const noStart = (await this.features()).startPosition === 'none';
+    await this.client.upsertGroup(g, { consumeFrom: noStart ? 'LAST' : 'FIRST', ...body });
+    if (noStart && topic !== undefined) await this.client.receive(g, { topic, waitSeconds: 0 });
     return g;
+  }
+
+  #features: Record<string, string> | undefined;
+
+  /** The backend's features as GET /v1/backends gives them. */
+  async features(): Promise<Record<string, string>> {
+    this.#features ??= (await this.client.backends()).backends.find((b) => b.name === this.fixture.name)
+      ?.features as Record<string, string>;
+    return this.#features;
   }
 
   async stop(): Promise<void> {

@@ -49,7 +49,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('round trip - N messages come back with body, tag, keys, properties, msgId and born time intact', async () => {
       const topic = await h.topic('roundtrip');
-      const group = await h.group('roundtrip');
+      const group = await h.group('roundtrip', {}, topic);
       const sent = await sendAll(c(), topic, 24, (i) => ({
         ...(i % 3 === 0
           ? { body: `text ${i} ünïcödé` }
@@ -79,7 +79,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('order - per sharding key FIFO under concurrent producers, on the queue the key hashes to', async () => {
       const topic = await h.topic('order', 4);
-      const group = await h.group('order', { orderly: true });
+      const group = await h.group('order', { orderly: true }, topic);
       await Promise.all(
         Array.from({ length: 4 }, async (_, p) => {
           for (let i = 0; i < 15; i++) await c().send(topic, { body: `${p}:${i}`, shardingKey: `key-${p}` });
@@ -97,7 +97,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('clustering - two consumers of a group split the messages, none goes to both', async () => {
       const topic = await h.topic('split');
-      const group = await h.group('split');
+      const group = await h.group('split', {}, topic);
       const sent = await sendAll(c(), topic, 40, (i) => ({ body: `m${i}` }));
       const [a, b] = await Promise.all([
         receiveUntil(c(), group, topic, 40, { maxPerCall: 3, stopWhenIdleMs: 1500 }),
@@ -139,7 +139,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('pop - an unacked message comes back after its invisible time with deliveryAttempt + 1', async () => {
       const topic = await h.topic('invisible');
-      const group = await h.group('invisible');
+      const group = await h.group('invisible', {}, topic);
       const [s] = await sendAll(c(), topic, 1, () => ({ body: 'again' }));
       const first = await receiveUntil(c(), group, topic, 1, { invisibleSeconds: 0.5, ack: false });
       expect(first[0]?.deliveryAttempt).toBe(1);
@@ -155,7 +155,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('pop - changeInvisibleDuration keeps a message away longer and gives a new handle', async () => {
       const topic = await h.topic('change');
-      const group = await h.group('change');
+      const group = await h.group('change', {}, topic);
       await sendAll(c(), topic, 1, () => ({ body: 'held' }));
       const [m] = await receiveUntil(c(), group, topic, 1, { invisibleSeconds: 0.5, ack: false });
       const changed = await c().changeInvisibleDuration(group, topic, m?.receiptHandle ?? '', 3);
@@ -169,7 +169,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('retry - nack retries after the back-off, then the DLQ; a resend comes back afresh', async () => {
       const topic = await h.topic('retry');
-      const group = await h.group('retry', { maxReconsumeTimes: 1, retryDelayLevels: [3] });
+      const group = await h.group('retry', { maxReconsumeTimes: 1, retryDelayLevels: [3] }, topic);
       const [s] = await sendAll(c(), topic, 1, () => ({ body: 'fails', tag: 'pay' }));
       const [a1] = await receiveUntil(c(), group, topic, 1, { ack: false });
       expect(a1?.deliveryAttempt).toBe(1);
@@ -194,7 +194,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
       'delay - a delayed message is never early, and late by less than the precision',
       async () => {
         const topic = await h.topic('delay');
-        const group = await h.group('delay');
+        const group = await h.group('delay', {}, topic);
         const at = Date.now();
         await c().send(topic, { body: 'level 5', delayLevel: 5 });
         const [m] = await receiveUntil(c(), group, topic, 1);
@@ -207,7 +207,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     needs('timers', 'timer - a message with deliverAt is never early', async () => {
       const topic = await h.topic('timer');
-      const group = await h.group('timer');
+      const group = await h.group('timer', {}, topic);
       const due = Date.now() + 700;
       await c().send(topic, { body: 'on time', deliverAt: due });
       const [m] = await receiveUntil(c(), group, topic, 1);
@@ -221,7 +221,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
       'transactions - commit shows, rollback hides, a conflicting second answer is 409',
       async () => {
         const topic = await h.topic('tx');
-        const group = await h.group('tx');
+        const group = await h.group('tx', {}, topic);
         const yes = await c().prepare(topic, 'pg', { body: 'yes' });
         const no = await c().prepare(topic, 'pg', { body: 'no' });
         expect((await c().receive(group, { topic, waitSeconds: 0.3 })).messages).toEqual([]);
@@ -240,7 +240,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
       'transactions - an open one is checked back and committed by the answer',
       async () => {
         const topic = await h.topic('txcheck');
-        const group = await h.group('txcheck');
+        const group = await h.group('txcheck', {}, topic);
         const srv = http.createServer((_q, s) => s.end('{"state":"COMMIT"}'));
         await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
         try {
@@ -256,6 +256,8 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it('filters - tag and SQL92 subscriptions get exactly their messages', async () => {
       const topic = await h.topic('filter');
+      const tagGroup = await h.group('tags', {}, topic);
+      const sqlGroup = await h.group('sql', {}, topic);
       const sent = await sendAll(c(), topic, 24, (i) => ({
         body: `f${i}`,
         tag: ['A', 'B', 'C'][i % 3],
@@ -264,8 +266,6 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
           amount: String(i),
         },
       }));
-      const tagGroup = await h.group('tags');
-      const sqlGroup = await h.group('sql');
       const byTag = await receiveUntil(c(), tagGroup, topic, 16, {
         filter: { type: 'TAG', expression: 'A || C' },
         stopWhenIdleMs: 1000,
@@ -303,7 +303,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     needs('seek', 'seek - pull by offset, offsets with lag, reset to a time', async () => {
       const topic = await h.topic('seek', 1);
-      const group = await h.group('seek');
+      const group = await h.group('seek', {}, topic);
       await sendAll(c(), topic, 5, (i) => ({ body: `old${i}` }));
       await sleep(50);
       const mid = Date.now();
@@ -351,7 +351,7 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
 
     it(`restart - ${fixture.name} restarted mid-traffic loses no confirmed message`, async () => {
       const topic = await h.topic('restart');
-      const group = await h.group('restart');
+      const group = await h.group('restart', {}, topic);
       const confirmed = new Set<string>();
       let running = true;
       const producers = Array.from({ length: 3 }, async (_, p) => {

@@ -14,13 +14,16 @@ import type {
   ReceiveOptions,
   ReceivedMessage,
 } from '../../broker/index.js';
-import { ConsumeMode, compileFilter, exhausted } from '../../broker/index.js';
+import { ConsumeMode, compileFilter, exhausted, retryLevel } from '../../broker/index.js';
 import type { CompiledFilter } from '../../broker/index.js';
 import { MqgateError } from '../../errors.js';
 import type { Backend } from '../backends.js';
+import { supportOf, unsupported } from '../capabilities.js';
 import type { Held } from './pop-lane.js';
 import { PopLane, parseCoreHandle, received } from './pop-lane.js';
 import { PopJournal } from './pop-journal.js';
+
+const NO_EMULATION: ReadonlySet<string> = new Set();
 
 /** Which of the group's features the core supplies on this topic. */
 export interface CoreDuties {
@@ -53,9 +56,20 @@ export class CorePop {
     const key = `${b.name}\u0001${group}\u0001${topic}`;
     const known = this.#lanes.get(key);
     if (known !== undefined) return known.lane;
-    await b.adapter.ensureGroup(group, topic);
     const from =
       g.consumeFrom === 'TIMESTAMP' ? (g.consumeTimestamp ?? Date.now() - 1_800_000) : g.consumeFrom;
+    const start = supportOf(b.caps, 'startPosition', NO_EMULATION);
+    if (start.support === 'none' && from !== 'LAST')
+      throw unsupported(
+        'startPosition',
+        b.name,
+        `${start.how}; group "${g.name}" starts at ${g.consumeFrom}: make it consumeFrom LAST`,
+      );
+    await b.adapter.ensureTopic(topic, this.#broker.topics.get(topic)?.queues ?? 0);
+    await b.adapter.ensureGroup(group, topic, {
+      orderly: !duties.orderly && g.orderly,
+      member: member !== '',
+    });
     const again = this.#lanes.get(key);
     if (again !== undefined) return again.lane;
     const lane = new PopLane({
@@ -147,14 +161,22 @@ export class CorePop {
       await lane.finish(h);
       return 'DROPPED';
     }
-    if (g.orderly && duties.orderly && !exhausted(g, h.attempt - 1)) {
+    if (g.orderly && !exhausted(g, h.attempt - 1)) {
+      // held here (the broker's orderly queue waits for it), out again after the suspension
       const wait = o.delayLevel === undefined ? g.suspendMs : this.#broker.levels.delayOf(o.delayLevel);
       lane.change(h, Date.now() + wait);
       return 'SUSPENDED';
     }
     if (!duties.retry) {
-      await h.d.nack(o);
-      return 'RETRY';
+      // the broker's retry: a copy after the group's back-off, or its DLQ
+      const deadLetter = exhausted(g, h.attempt - 1);
+      await h.d.nack(
+        deadLetter
+          ? { deadLetter }
+          : { delayLevel: o.delayLevel ?? retryLevel(g, h.attempt - 1, this.#broker.levels) },
+      );
+      lane.forget(h);
+      return deadLetter ? 'DLQ' : 'RETRY';
     }
     const outcome = await this.#broker.sendBack(name, this.#failed(h, topic), o);
     await lane.finish(h);
@@ -213,8 +235,13 @@ export class CorePop {
         else await lane.giveBack(h); // the broker's own retry counts it
         return;
       }
-      await this.#broker.sendBack(group, this.#failed(h, topic), { deadLetter: true });
-      await lane.finish(h);
+      if (duties.retry) {
+        await this.#broker.sendBack(group, this.#failed(h, topic), { deadLetter: true });
+        await lane.finish(h);
+      } else {
+        await h.d.nack({ deadLetter: true });
+        lane.forget(h);
+      }
     } catch (err) {
       this.#log.error(
         { err, group, topic, msgId: h.m.msgId },

@@ -8,7 +8,7 @@ import type { PopJournal } from './pop-journal.js';
 
 /** One message of the stream as the core holds it. */
 export interface Held {
-  readonly d: Delivery;
+  d: Delivery;
   readonly m: StoredMessage;
   attempt: number;
   /** 0 while waiting to be handed out; the current hand-out's version after. */
@@ -37,6 +37,8 @@ export class PopLane {
   readonly #orderly: boolean;
   readonly #onExpired: OnExpired;
   readonly #ready: Held[] = [];
+  /** The same messages as #ready, by msgId (a redelivery finds its earlier delivery here). */
+  readonly #readyById = new Map<string, Held>();
   readonly #out = new Map<string, Held>();
   /** Orderly: the queues with a message out. */
   readonly #busy = new Set<number>();
@@ -69,6 +71,13 @@ export class PopLane {
 
   #arrived(d: Delivery): void {
     const m = d.message;
+    const held = this.#out.get(m.msgId) ?? this.#readyById.get(m.msgId);
+    if (held !== undefined) {
+      // the broker gave it again (a lost connection, a release before its timeout): the new
+      // delivery is the one to settle; the handle and invisible time stay as they are
+      held.d = d;
+      return;
+    }
     const known = this.#journal.lane(this.key).get(m.msgId);
     if (known?.owed === true) {
       // acked by its consumer while the broker could not take the ack: take it now
@@ -91,6 +100,7 @@ export class PopLane {
     }
     if (known !== undefined) h.attempt = known.attempt + 1;
     this.#ready.push(h);
+    this.#readyById.set(m.msgId, h);
     this.#notify();
   }
 
@@ -122,6 +132,7 @@ export class PopLane {
         continue;
       }
       this.#ready.splice(i, 1);
+      this.#readyById.delete(h.m.msgId);
       if (filter?.matchMessage !== undefined && !filter.matchMessage(h.m)) {
         void h.d.ack();
         continue;
@@ -182,6 +193,7 @@ export class PopLane {
     h.attempt++;
     h.version = 0;
     this.#ready.unshift(h);
+    this.#readyById.set(h.m.msgId, h);
     this.#notify();
   }
 
@@ -198,6 +210,12 @@ export class PopLane {
     const ok = await h.d.ack().catch(() => false);
     if (ok) this.#journal.done(this.key, h.m.msgId);
     else this.#journal.owed(this.key, h.m.msgId);
+  }
+
+  /** Done for the group by a settle of its own (the broker's retry took it): only forgotten here. */
+  forget(h: Held): void {
+    this.#drop(h);
+    this.#journal.done(this.key, h.m.msgId);
   }
 
   #drop(h: Held): void {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Takes a running broker away for a while and brings it back, as the fault and restart tests
+# need: RabbitMQ stops its application (connections drop, queues go down, the node and its
+# data stay) and starts it again. Returns once the broker answers again.
+# Usage: scripts/brokers/outage.sh rabbitmq [SECONDS]     (default: 0, a plain restart)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$BROKERS_DIR/lib/rabbitmq.sh"
+
+broker="${1:-}"
+seconds="${2:-0}"
+case "$broker" in
+  rabbitmq)
+    rabbitmq_running || die "rabbitmq is not running: start it with scripts/brokers/up.sh rabbitmq"
+    log "rabbitmq: stopping the application for ${seconds}s"
+    rabbitmq_ctl -q stop_app >&2
+    sleep "$seconds"
+    rabbitmq_ctl -q start_app >&2
+    wait_for 60 "rabbitmq AMQP port" port_open "$RABBITMQ_PORT"
+    log "rabbitmq: back"
+    ;;
+  *) die "usage: scripts/brokers/outage.sh rabbitmq [SECONDS]" ;;
+esac
