@@ -128,7 +128,12 @@ export interface Extras {
   };
 }
 
-export type Health = { readonly status: 'up' | 'down'; readonly lastError?: string | undefined };
+/** `version`: the broker's own, where it tells (some features depend on it: see capabilities). */
+export type Health = {
+  readonly status: 'up' | 'down';
+  readonly lastError?: string | undefined;
+  readonly version?: string | undefined;
+};
 
 /** A broker behind the gateway. */
 export interface BrokerAdapter {

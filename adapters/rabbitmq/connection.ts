@@ -110,6 +110,14 @@ export class RabbitConnection {
     const props = (model.connection as unknown as { serverProperties?: { version?: unknown } })
       .serverProperties;
     this.#version = String(props?.version ?? '');
+    const [major = 0, minor = 0] = this.#version.split('.').map(Number);
+    if (major * 100 + minor < 310) {
+      // quorum queues with message TTL and at-least-once dead-lettering came with 3.10
+      this.#lastError = `RabbitMQ ${this.#version} is too old: mqgate needs 3.10 or later`;
+      this.#o.logger.error(this.#lastError);
+      this.publisher.detach(this.#lastError);
+      return;
+    }
     this.#o.logger.info({ version: this.#version }, 'connected to RabbitMQ');
     for (const w of this.#waiters.splice(0)) w();
     for (const l of this.#up) l(model);

@@ -109,12 +109,10 @@ export class RabbitAdapter implements BrokerAdapter {
   }
 
   health(): Health {
-    return this.#conn.up ? { status: 'up' } : { status: 'down', lastError: this.#conn.lastError };
-  }
-
-  /** The server's version (`3.10.8`): what some features depend on. */
-  get serverVersion(): string {
-    return this.#conn.serverVersion;
+    const version = this.#conn.serverVersion;
+    return this.#conn.up
+      ? { status: 'up', version }
+      : { status: 'down', lastError: this.#conn.lastError, version };
   }
 
   async ensureTopic(topic: string, queues: number): Promise<void> {

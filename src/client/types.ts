@@ -168,6 +168,8 @@ export interface BackendInfo {
   type: string;
   status: 'up' | 'down';
   lastError?: string;
+  /** The broker's version, where it tells. */
+  version?: string;
   /** Where topics no route names live. */
   default: boolean;
   maxMessageSize: number;

@@ -34,6 +34,8 @@ export interface BackendInfo {
   readonly type: string;
   readonly status: 'up' | 'down';
   readonly lastError?: string;
+  /** The broker's version, where it tells. */
+  readonly version?: string;
   readonly default: boolean;
   readonly maxMessageSize: number;
   /** Per feature: native, emulated (by the core) or none. */
@@ -127,6 +129,7 @@ export class Backends {
         type: b.adapter.type,
         status: h.status,
         ...(h.lastError === undefined ? {} : { lastError: h.lastError }),
+        ...(h.version === undefined || h.version === '' ? {} : { version: h.version }),
         default: b.name === this.#default,
         maxMessageSize: b.caps.maxMessageSize,
         ...matrix(b.caps),

@@ -63,6 +63,7 @@ const Backend = Type.Object({
   type: Type.String({ description: 'local, local-bare, ...' }),
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   lastError: Type.Optional(Type.String()),
+  version: Type.Optional(Type.String({ description: "The broker's version, where it tells" })),
   default: Type.Boolean({ description: 'Where topics no route names live' }),
   maxMessageSize: Type.Integer({ description: 'Largest body the broker takes (bytes)' }),
   features: Features,
