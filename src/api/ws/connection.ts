@@ -8,12 +8,14 @@
  */
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { GatewaySubscription, SendResult } from '../../gateway/index.js';
+import type { GatewayDelivery, GatewaySubscription, SendResult } from '../../gateway/index.js';
 import { MqgateError, fromSystemError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import { toMessageJson, toSendInput } from '../../gateway/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AccessControl, Principal } from '../access.js';
+import type { OwnerIds } from '../owner-ids.js';
+import type { Peers } from '../peers.js';
 import type {
   AckFrame,
   ClientFrame,
@@ -23,10 +25,13 @@ import type {
   PublishBatchFrame,
   PublishFrame,
   SubscribeFrame,
+  TxResolveFrame,
   UnsubscribeFrame,
 } from './frames.js';
 import { FrameError, errorFrame, okFrame, parseFrame } from './frames.js';
 import { Flow, Hold } from './flow.js';
+import type { OwnerResult } from './owner-calls.js';
+import { OwnerCalls } from './owner-calls.js';
 import { TxChannel } from './tx-channel.js';
 
 export interface ConnectionOptions {
@@ -44,6 +49,10 @@ export interface ConnectionOptions {
   readonly checkTimeoutMs: number;
   /** Counts publishes and deliveries when given. */
   readonly metrics?: Metrics | undefined;
+  /** Several instances (cluster.instanceId): handles and transaction ids name their owner. */
+  readonly peers?: Peers | undefined;
+  /** The key the connection authenticated with: frames forwarded to another instance carry it. */
+  readonly authorization?: string | undefined;
 }
 
 interface Sub {
@@ -93,6 +102,9 @@ export class Connection {
   readonly #pubOk = new Set<string>();
   readonly #checkAccess: boolean;
   readonly #send: (text: string) => void;
+  /** Set with cluster.instanceId only: nothing is prefixed or parsed without it. */
+  readonly #ids: OwnerIds | undefined;
+  readonly #owners: OwnerCalls | undefined;
   #inflight = 0;
   #inflightBytes = 0;
   #framesIn = 0;
@@ -106,12 +118,16 @@ export class Connection {
     this.#flow = new Flow(ws, o.maxBufferedBytes);
     this.#send = (text) => this.#flow.send(text);
     this.#checkAccess = o.access.enabled && !o.principal.admin;
+    this.#ids = o.peers?.ids;
+    this.#owners = o.peers === undefined ? undefined : new OwnerCalls(o.peers, o.authorization);
+    const ids = this.#ids;
     this.#tx = new TxChannel({
       router: o.gateway.txChecks,
       send: this.#send,
       mayCheck: (topic) => o.access.allowed(o.principal, { kind: 'topic', name: topic, perm: 'PUB' }),
       backendOf: (topic) => o.gateway.backendOf(topic),
       timeoutMs: o.checkTimeoutMs,
+      idOut: ids === undefined ? undefined : (id) => ids.out(id),
     });
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -159,8 +175,7 @@ export class Connection {
           this.#tx.register(f.producerGroup);
           return this.#ok(f.id);
         case 'txResolve':
-          this.#tx.resolve(f);
-          return this.#ok(f.id);
+          return this.#txResolve(f);
         case 'ping':
           return this.#send(
             f.id === undefined ? '{"op":"pong"}' : `{"id":${JSON.stringify(f.id)},"op":"pong"}`,
@@ -307,7 +322,10 @@ export class Connection {
       if (s.done) return;
       const r = await it.next();
       if (r.done === true || s.done) break;
-      flow.send(s.prefix + JSON.stringify(toMessageJson(r.value.message, s.backend)) + '}');
+      const m = toMessageJson(r.value.message, s.backend);
+      if (this.#ids !== undefined && m.receiptHandle !== undefined)
+        m.receiptHandle = this.#ids.out(m.receiptHandle);
+      flow.send(s.prefix + JSON.stringify(m) + '}');
       this.#o.metrics?.onDeliver(s.sub.topic, 1);
     }
     if (s.done) return;
@@ -349,41 +367,108 @@ export class Connection {
   }
 
   /** The delivery of a receipt handle among this connection's subscriptions. */
-  #delivery(handle: string): { ack(): boolean; nack(o: { delayLevel?: number }): Promise<boolean> } {
+  #delivery(handle: string): GatewayDelivery | undefined {
     for (const s of this.#subs.values()) {
       const d = s.sub.outstanding.byHandle(handle);
       if (d !== undefined) return d;
     }
-    throw unknownHandle(handle);
+    return undefined;
+  }
+
+  /**
+   * The handle of an ack or nack as this instance knows it; undefined when it names another
+   * instance, to which the frame has gone instead.
+   */
+  #ownHandle(f: AckFrame | NackFrame): string | undefined {
+    if (this.#ids === undefined || this.#owners === undefined) return f.receiptHandle;
+    const p = this.#ids.parse(f.receiptHandle);
+    if (p.mine) return p.id;
+    if (f.group !== undefined && f.topic !== undefined) this.#mayConsume(f.group, f.topic);
+    this.#answerElsewhere(f.id, this.#owners.settle(f, p.owner));
+    return undefined;
   }
 
   #ack(f: AckFrame): void {
-    if (!this.#delivery(f.receiptHandle).ack()) throw unknownHandle(f.receiptHandle);
+    const handle = this.#ownHandle(f);
+    if (handle === undefined) return;
+    const d = this.#delivery(handle);
+    if (d === undefined && f.group !== undefined && f.topic !== undefined) {
+      // not pushed here: a delivery of the group (a receive's), as the REST ack
+      this.#mayConsume(f.group, f.topic);
+      return this.#answer(f.id, this.#o.gateway.ack(f.group, f.topic, handle));
+    }
+    if (d?.ack() !== true) throw unknownHandle(handle);
     this.#ok(f.id);
   }
 
   #nack(f: NackFrame): void {
-    const d = this.#delivery(f.receiptHandle);
+    const handle = this.#ownHandle(f);
+    if (handle === undefined) return;
+    const o = f.delayLevel === undefined ? {} : { delayLevel: f.delayLevel };
+    const d = this.#delivery(handle);
+    if (d === undefined && f.group !== undefined && f.topic !== undefined) {
+      this.#mayConsume(f.group, f.topic);
+      return this.#answer(f.id, this.#o.gateway.nack(f.group, f.topic, handle, o));
+    }
+    if (d === undefined) throw unknownHandle(handle);
     const id = f.id;
-    d.nack(f.delayLevel === undefined ? {} : { delayLevel: f.delayLevel }).then(
-      (ok) => (ok ? this.#ok(id) : this.#error(id, unknownHandle(f.receiptHandle))),
+    d.nack(o).then(
+      (ok) => (ok ? this.#ok(id) : this.#error(id, unknownHandle(handle))),
+      (e: unknown) => this.#error(id, e),
+    );
+  }
+
+  /** SUB on the topic and the group, as a REST ack needs. */
+  #mayConsume(group: string, topic: string): void {
+    if (!this.#checkAccess) return;
+    this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: topic, perm: 'SUB' });
+    this.#o.access.authorize(this.#o.principal, { kind: 'group', name: group });
+  }
+
+  /** Answers a frame the gateway does: ok, or its error. */
+  #answer(id: FrameId | undefined, done: Promise<unknown>): void {
+    done.then(
+      () => this.#ok(id),
+      (e: unknown) => this.#error(id, e),
+    );
+  }
+
+  /** Answers a frame another instance does: ok, or its error (or the 421 of not reaching it). */
+  #answerElsewhere(id: FrameId | undefined, done: Promise<OwnerResult>): void {
+    done.then(
+      (failed) => (failed === undefined ? this.#ok(id) : this.#send(errorFrame(id, failed))),
       (e: unknown) => this.#error(id, e),
     );
   }
 
   // ---------------------------------------------------------------- transactions
 
+  /** The answer to a check: settles it here, or commits or rolls back on the owner's instance. */
+  #txResolve(f: TxResolveFrame): void {
+    let frame = f;
+    if (this.#ids !== undefined && this.#owners !== undefined) {
+      const p = this.#ids.parse(f.transactionId);
+      if (!p.mine) {
+        this.#mayRegister('txResolve of another instance');
+        return this.#answerElsewhere(f.id, this.#owners.resolve(f, p.owner));
+      }
+      frame = { ...f, transactionId: p.id };
+    }
+    this.#tx.resolve(frame);
+    this.#ok(f.id);
+  }
+
   /**
    * A check channel sees half messages of the topics its key may publish to (the others are
    * answered UNKNOWN without it): registering needs PUB on at least one topic, or admin.
    */
-  #mayRegister(): void {
+  #mayRegister(what = 'txRegister'): void {
     if (!this.#checkAccess) return;
     const topics = this.#o.principal.key?.topics ?? {};
     if (Object.values(topics).some((p) => p === 'PUB' || p === 'PUB|SUB')) return;
     throw new MqgateError(
       'MQ_ERR_FORBIDDEN',
-      `key "${this.#o.principal.name}" lacks PUB on any topic: txRegister needs PUB (or admin)`,
+      `key "${this.#o.principal.name}" lacks PUB on any topic: ${what} needs PUB (or admin)`,
     );
   }
 
