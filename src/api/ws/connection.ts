@@ -17,11 +17,9 @@ import type { AccessControl, Principal } from '../access.js';
 import type { OwnerIds } from '../owner-ids.js';
 import type { Peers } from '../peers.js';
 import type {
-  AckFrame,
   ClientFrame,
   CreditFrame,
   FrameId,
-  NackFrame,
   PublishBatchFrame,
   PublishFrame,
   SubscribeFrame,
@@ -30,8 +28,8 @@ import type {
 } from './frames.js';
 import { FrameError, errorFrame, okFrame, parseFrame } from './frames.js';
 import { Flow, Hold } from './flow.js';
-import type { OwnerResult } from './owner-calls.js';
 import { OwnerCalls } from './owner-calls.js';
+import { FrameSettler } from './settle.js';
 import { TxChannel } from './tx-channel.js';
 
 export interface ConnectionOptions {
@@ -89,9 +87,6 @@ export interface ConnectionStats {
   readonly txPending: number;
 }
 
-/** A receipt handle as the broker makes them (five dot-separated numbers). */
-const HANDLE_FORM = /^\d+\.\d+\.\d+\.\d+\.\d+$/;
-
 export class Connection {
   readonly ws: WebSocket;
   readonly #o: ConnectionOptions;
@@ -105,6 +100,7 @@ export class Connection {
   /** Set with cluster.instanceId only: nothing is prefixed or parsed without it. */
   readonly #ids: OwnerIds | undefined;
   readonly #owners: OwnerCalls | undefined;
+  readonly #settle: FrameSettler;
   #inflight = 0;
   #inflightBytes = 0;
   #framesIn = 0;
@@ -128,6 +124,16 @@ export class Connection {
       backendOf: (topic) => o.gateway.backendOf(topic),
       timeoutMs: o.checkTimeoutMs,
       idOut: ids === undefined ? undefined : (id) => ids.out(id),
+    });
+    this.#settle = new FrameSettler({
+      gateway: o.gateway,
+      ids,
+      owners: this.#owners,
+      delivery: (handle) => this.#delivery(handle),
+      mayConsume: (group, topic) => this.#mayConsume(group, topic),
+      ok: (id) => this.#ok(id),
+      error: (id, e) => this.#error(id, e),
+      send: this.#send,
     });
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -163,9 +169,9 @@ export class Connection {
         case 'subscribe':
           return this.#subscribe(f);
         case 'ack':
-          return this.#ack(f);
+          return this.#settle.ack(f);
         case 'nack':
-          return this.#nack(f);
+          return this.#settle.nack(f);
         case 'credit':
           return this.#credit(f);
         case 'unsubscribe':
@@ -375,70 +381,11 @@ export class Connection {
     return undefined;
   }
 
-  /**
-   * The handle of an ack or nack as this instance knows it; undefined when it names another
-   * instance, to which the frame has gone instead.
-   */
-  #ownHandle(f: AckFrame | NackFrame): string | undefined {
-    if (this.#ids === undefined || this.#owners === undefined) return f.receiptHandle;
-    const p = this.#ids.parse(f.receiptHandle);
-    if (p.mine) return p.id;
-    if (f.group !== undefined && f.topic !== undefined) this.#mayConsume(f.group, f.topic);
-    this.#answerElsewhere(f.id, this.#owners.settle(f, p.owner));
-    return undefined;
-  }
-
-  #ack(f: AckFrame): void {
-    const handle = this.#ownHandle(f);
-    if (handle === undefined) return;
-    const d = this.#delivery(handle);
-    if (d === undefined && f.group !== undefined && f.topic !== undefined) {
-      // not pushed here: a delivery of the group (a receive's), as the REST ack
-      this.#mayConsume(f.group, f.topic);
-      return this.#answer(f.id, this.#o.gateway.ack(f.group, f.topic, handle));
-    }
-    if (d?.ack() !== true) throw unknownHandle(handle);
-    this.#ok(f.id);
-  }
-
-  #nack(f: NackFrame): void {
-    const handle = this.#ownHandle(f);
-    if (handle === undefined) return;
-    const o = f.delayLevel === undefined ? {} : { delayLevel: f.delayLevel };
-    const d = this.#delivery(handle);
-    if (d === undefined && f.group !== undefined && f.topic !== undefined) {
-      this.#mayConsume(f.group, f.topic);
-      return this.#answer(f.id, this.#o.gateway.nack(f.group, f.topic, handle, o));
-    }
-    if (d === undefined) throw unknownHandle(handle);
-    const id = f.id;
-    d.nack(o).then(
-      (ok) => (ok ? this.#ok(id) : this.#error(id, unknownHandle(handle))),
-      (e: unknown) => this.#error(id, e),
-    );
-  }
-
   /** SUB on the topic and the group, as a REST ack needs. */
   #mayConsume(group: string, topic: string): void {
     if (!this.#checkAccess) return;
     this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: topic, perm: 'SUB' });
     this.#o.access.authorize(this.#o.principal, { kind: 'group', name: group });
-  }
-
-  /** Answers a frame the gateway does: ok, or its error. */
-  #answer(id: FrameId | undefined, done: Promise<unknown>): void {
-    done.then(
-      () => this.#ok(id),
-      (e: unknown) => this.#error(id, e),
-    );
-  }
-
-  /** Answers a frame another instance does: ok, or its error (or the 421 of not reaching it). */
-  #answerElsewhere(id: FrameId | undefined, done: Promise<OwnerResult>): void {
-    done.then(
-      (failed) => (failed === undefined ? this.#ok(id) : this.#send(errorFrame(id, failed))),
-      (e: unknown) => this.#error(id, e),
-    );
   }
 
   // ---------------------------------------------------------------- transactions
@@ -450,7 +397,7 @@ export class Connection {
       const p = this.#ids.parse(f.transactionId);
       if (!p.mine) {
         this.#mayRegister('txResolve of another instance');
-        return this.#answerElsewhere(f.id, this.#owners.resolve(f, p.owner));
+        return this.#settle.elsewhere(f.id, this.#owners.resolve(f, p.owner));
       }
       frame = { ...f, transactionId: p.id };
     }
@@ -540,13 +487,4 @@ function resultFrame(id: FrameId | undefined, r: SendResult): string {
   const head =
     id === undefined ? '{' : `{"id":${typeof id === 'number' ? id : JSON.stringify(id)},"op":"result",`;
   return `${head}"msgId":"${r.msgId}","topic":"${r.topic}","queueId":${r.queueId},"queueOffset":${r.queueOffset},"status":"${r.status}"${r.deliverAt === undefined ? '' : `,"deliverAt":${r.deliverAt}`}}`;
-}
-
-function unknownHandle(handle: string): MqgateError {
-  return HANDLE_FORM.test(handle)
-    ? new MqgateError(
-        'MQ_ERR_RECEIPT_EXPIRED',
-        'no open subscription of this connection holds it (settled, timed out, or its subscription closed)',
-      )
-    : new MqgateError('MQ_ERR_RECEIPT_INVALID', 'not a receipt handle');
 }

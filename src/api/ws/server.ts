@@ -18,6 +18,10 @@
  * others count UNKNOWN). A refused upgrade is answered with the REST error shape and status
  * (401, 404, 503).
  *
+ * With cluster.instanceId set, pushed receipt handles and `txCheck` transaction ids carry
+ * their owner (`{instanceId}~`); an `ack`, `nack` (with `group` and `topic`) or `txResolve`
+ * naming another instance is done there over REST, with the key the socket connected with.
+ *
  * Every `api.wsHeartbeatMs` each socket is pinged; one that answered nothing since the ping
  * before is terminated (unless it is a slow reader still draining). `app.close()` closes every
  * socket with 1001 (going away).
