@@ -74,6 +74,11 @@ export const ErrorCodes = {
   MQ_ERR_BACKEND_FIXED: { statusCode: 409, retriable: false, message: "the topic's backend is fixed: %s" },
   MQ_ERR_BACKEND_UNAVAILABLE: { statusCode: 503, retriable: true, message: 'backend unavailable: %s' },
   MQ_ERR_BACKEND_REFUSED: { statusCode: 502, retriable: false, message: 'the backend refused: %s' },
+  MQ_ERR_NOT_OWNER: {
+    statusCode: 421,
+    retriable: false,
+    message: 'another gateway instance owns this id: %s',
+  },
   MQ_ERR_INTERNAL: { statusCode: 500, retriable: true, message: 'internal error: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/index.js';
 import { Metrics } from '../observability/metrics.js';
+import { Peers } from './peers.js';
 import { installAccessControl } from './rest/auth.js';
 import { frameworkErrors, installErrorHandling } from './rest/errors.js';
 import { installMetrics, lazyChildLogger, requestId } from './rest/observe.js';
@@ -71,14 +72,17 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       );
     });
   await registerOpenApi(app, o.config);
-  await app.register(healthRoutes, { gateway: o.gateway });
+  // several instances (cluster.instanceId): ids name their owner, calls go to it
+  const peers = Peers.of(o.config);
+  if (peers !== undefined) o.gateway.txChecks.setTransactionIdOut((id) => peers.ids.out(id));
+  await app.register(healthRoutes, { gateway: o.gateway, instanceId: peers?.ids.self });
   await app.register(produceRoutes, { gateway: o.gateway, config: o.config });
-  await app.register(transactionRoutes, { gateway: o.gateway });
-  await app.register(consumeRoutes, { gateway: o.gateway });
+  await app.register(transactionRoutes, { gateway: o.gateway, peers });
+  await app.register(consumeRoutes, { gateway: o.gateway, peers });
   await app.register(pullRoutes, { gateway: o.gateway });
   await app.register(topicRoutes, { gateway: o.gateway });
   await app.register(groupRoutes, { gateway: o.gateway });
   await app.register(queryRoutes, { gateway: o.gateway });
-  attachWebSocket(app, { ...o, ...(o.config.metrics.enabled ? { metrics } : {}) });
+  attachWebSocket(app, { ...o, peers, ...(o.config.metrics.enabled ? { metrics } : {}) });
   return app;
 }

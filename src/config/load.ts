@@ -268,7 +268,7 @@ function pathOf(e: ErrorObject): string[] {
 
 /** The value at fault, for the message; never for API keys (they are secrets). */
 function got(p: readonly string[], value: unknown): string {
-  if (p[0] === 'auth' && p[1] === 'keys') return '';
+  if ((p[0] === 'auth' && p[1] === 'keys') || (p[0] === 'cluster' && p[1] === 'apiKey')) return '';
   if (value === undefined || (typeof value === 'object' && value !== null)) return '';
   const s = JSON.stringify(value);
   return `, got ${s.length > 60 ? `${s.slice(0, 57)}...` : s}`;
@@ -351,6 +351,30 @@ function semanticProblems(c: Config): Problem[] {
         text: 'local is the core itself: there is nothing to emulate',
       });
   });
+  out.push(...clusterProblems(c.cluster));
+  return out;
+}
+
+function clusterProblems(c: Config['cluster']): Problem[] {
+  const out: Problem[] = [];
+  if (c.instanceId === undefined && Object.keys(c.peers).length > 0)
+    out.push({
+      path: ['cluster', 'instanceId'],
+      text: 'cluster.peers needs this instance named too: ids name their owner only when it is set',
+    });
+  for (const [name, url] of Object.entries(c.peers)) {
+    let u: URL | undefined;
+    try {
+      u = new URL(url);
+    } catch {
+      u = undefined;
+    }
+    if (u === undefined || u.hostname === '' || u.search !== '' || u.hash !== '')
+      out.push({
+        path: ['cluster', 'peers', name],
+        text: `"${url}" is not a base URL (http://host:port)`,
+      });
+  }
   return out;
 }
 
@@ -375,6 +399,7 @@ export function redactConfig(c: Config): Config {
         ]),
       ),
     },
+    cluster: { ...c.cluster, ...(c.cluster.apiKey === undefined ? {} : { apiKey: '[redacted]' }) },
   };
 }
 

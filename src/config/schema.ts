@@ -317,6 +317,40 @@ export const GatewaySchema = section('Backends and routes: where each topic live
   }),
 });
 
+/** An instance id: what transaction ids and receipt handles carry as `{instanceId}~`. */
+export const INSTANCE_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$';
+
+export const ClusterSchema = section(
+  'Several gateway instances in front of one broker: ids name their owner, which the others forward to.',
+  {
+    instanceId: Type.Optional(
+      Type.String({
+        pattern: INSTANCE_ID_PATTERN,
+        description:
+          'This instance (e.g. the pod name of a StatefulSet). Set: transaction ids and receipt handles leave as `{instanceId}~{id}`. Absent: a single gateway, ids as they are.',
+      }),
+    ),
+    peers: Type.Record(
+      Type.String({ pattern: INSTANCE_ID_PATTERN }),
+      Type.String({ minLength: 8, maxLength: 2048, pattern: '^[hH][tT][tT][pP][sS]?://' }),
+      {
+        default: {},
+        additionalProperties: false,
+        description:
+          'instanceId -> base URL (http://10.0.0.2:8080) of the other instances; an entry for this instance itself is ignored.',
+      },
+    ),
+    forwardTimeoutMs: ms('A forwarded call unanswered this long answers 421 MQ_ERR_NOT_OWNER', 5000, 1),
+    apiKey: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description:
+          "The key forwarded calls carry instead of the caller's Authorization (when the instances' auth.keys differ); it needs the permissions of what it forwards.",
+      }),
+    ),
+  },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -327,6 +361,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     metrics: MetricsSchema,
     gateway: GatewaySchema,
+    cluster: ClusterSchema,
   },
   {
     additionalProperties: false,
@@ -339,3 +374,4 @@ export type Config = Static<typeof ConfigSchema>;
 export type ApiKeyConfig = Static<typeof ApiKeySchema>;
 export type BackendConfig = Static<typeof BackendSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
+export type ClusterConfig = Static<typeof ClusterSchema>;

@@ -54,9 +54,15 @@ export class TxCheckRouter {
   #next = 0;
   /** Checks answered per outcome, and callbacks that failed (metrics). */
   readonly counts = { http: 0, ws: 0, failed: 0, none: 0 };
+  #idOut: ((transactionId: string) => string) | undefined;
 
   constructor(o: TxCheckRouterOptions) {
     this.#o = o;
+  }
+
+  /** How a transaction id leaves in a callback body (the API's `{owner}~` when it sets one). */
+  setTransactionIdOut(out: (transactionId: string) => string): void {
+    this.#idOut = out;
   }
 
   /** Registers a live channel for a producer group; returns its removal. */
@@ -102,7 +108,7 @@ export class TxCheckRouter {
 
   async #http(url: string, req: TxCheckRequest): Promise<TxState> {
     const body: CheckBody = {
-      transactionId: req.transactionId,
+      transactionId: this.#idOut === undefined ? req.transactionId : this.#idOut(req.transactionId),
       msgId: req.msgId,
       topic: req.topic,
       producerGroup: req.producerGroup,

@@ -14,6 +14,7 @@ export const REDACT_PATHS = [
   'config.auth.keys[*].key',
   'config.auth.keys[*].keyHash',
   '*.apiKey',
+  'config.cluster.apiKey',
 ];
 
 export function createLogger(c: Config['log'], dest?: NodeJS.WritableStream): Logger {

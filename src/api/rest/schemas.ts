@@ -2,6 +2,7 @@
 import type { TUnsafe } from 'typebox';
 import { Type } from 'typebox';
 import { MqgateError } from '../../errors.js';
+import { MAX_OWNER_PREFIX } from '../owner-ids.js';
 import type { ErrorBody } from './errors.js';
 
 /** A topic name as a path parameter (the broker checks RocketMQ's rule precisely). */
@@ -13,10 +14,10 @@ export const MsgId = Type.String({
   pattern: '^[0-9A-Fa-f]{32}$',
   description: 'A message id: 32 hex digits.',
 });
-/** A receipt handle. */
+/** A receipt handle (with cluster.instanceId set, `{owner}~` before the handle of 120 at most). */
 export const ReceiptHandle = Type.String({
   minLength: 1,
-  maxLength: 120,
+  maxLength: 120 + MAX_OWNER_PREFIX,
   description: 'The receipt handle of one delivery, from a receive.',
 });
 

@@ -8,25 +8,28 @@
  */
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { GatewaySubscription, SendResult } from '../../gateway/index.js';
+import type { GatewayDelivery, GatewaySubscription, SendResult } from '../../gateway/index.js';
 import { MqgateError, fromSystemError, isMqgateError } from '../../errors.js';
 import type { Gateway } from '../../gateway/index.js';
 import { toMessageJson, toSendInput } from '../../gateway/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AccessControl, Principal } from '../access.js';
+import type { OwnerIds } from '../owner-ids.js';
+import type { Peers } from '../peers.js';
 import type {
-  AckFrame,
   ClientFrame,
   CreditFrame,
   FrameId,
-  NackFrame,
   PublishBatchFrame,
   PublishFrame,
   SubscribeFrame,
+  TxResolveFrame,
   UnsubscribeFrame,
 } from './frames.js';
 import { FrameError, errorFrame, okFrame, parseFrame } from './frames.js';
 import { Flow, Hold } from './flow.js';
+import { OwnerCalls } from './owner-calls.js';
+import { FrameSettler } from './settle.js';
 import { TxChannel } from './tx-channel.js';
 
 export interface ConnectionOptions {
@@ -44,6 +47,10 @@ export interface ConnectionOptions {
   readonly checkTimeoutMs: number;
   /** Counts publishes and deliveries when given. */
   readonly metrics?: Metrics | undefined;
+  /** Several instances (cluster.instanceId): handles and transaction ids name their owner. */
+  readonly peers?: Peers | undefined;
+  /** The key the connection authenticated with: frames forwarded to another instance carry it. */
+  readonly authorization?: string | undefined;
 }
 
 interface Sub {
@@ -80,9 +87,6 @@ export interface ConnectionStats {
   readonly txPending: number;
 }
 
-/** A receipt handle as the broker makes them (five dot-separated numbers). */
-const HANDLE_FORM = /^\d+\.\d+\.\d+\.\d+\.\d+$/;
-
 export class Connection {
   readonly ws: WebSocket;
   readonly #o: ConnectionOptions;
@@ -93,6 +97,10 @@ export class Connection {
   readonly #pubOk = new Set<string>();
   readonly #checkAccess: boolean;
   readonly #send: (text: string) => void;
+  /** Set with cluster.instanceId only: nothing is prefixed or parsed without it. */
+  readonly #ids: OwnerIds | undefined;
+  readonly #owners: OwnerCalls | undefined;
+  readonly #settle: FrameSettler;
   #inflight = 0;
   #inflightBytes = 0;
   #framesIn = 0;
@@ -106,12 +114,26 @@ export class Connection {
     this.#flow = new Flow(ws, o.maxBufferedBytes);
     this.#send = (text) => this.#flow.send(text);
     this.#checkAccess = o.access.enabled && !o.principal.admin;
+    this.#ids = o.peers?.ids;
+    this.#owners = o.peers === undefined ? undefined : new OwnerCalls(o.peers, o.authorization);
+    const ids = this.#ids;
     this.#tx = new TxChannel({
       router: o.gateway.txChecks,
       send: this.#send,
       mayCheck: (topic) => o.access.allowed(o.principal, { kind: 'topic', name: topic, perm: 'PUB' }),
       backendOf: (topic) => o.gateway.backendOf(topic),
       timeoutMs: o.checkTimeoutMs,
+      idOut: ids === undefined ? undefined : (id) => ids.out(id),
+    });
+    this.#settle = new FrameSettler({
+      gateway: o.gateway,
+      ids,
+      owners: this.#owners,
+      delivery: (handle) => this.#delivery(handle),
+      mayConsume: (group, topic) => this.#mayConsume(group, topic),
+      ok: (id) => this.#ok(id),
+      error: (id, e) => this.#error(id, e),
+      send: this.#send,
     });
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -147,9 +169,9 @@ export class Connection {
         case 'subscribe':
           return this.#subscribe(f);
         case 'ack':
-          return this.#ack(f);
+          return this.#settle.ack(f);
         case 'nack':
-          return this.#nack(f);
+          return this.#settle.nack(f);
         case 'credit':
           return this.#credit(f);
         case 'unsubscribe':
@@ -159,8 +181,7 @@ export class Connection {
           this.#tx.register(f.producerGroup);
           return this.#ok(f.id);
         case 'txResolve':
-          this.#tx.resolve(f);
-          return this.#ok(f.id);
+          return this.#txResolve(f);
         case 'ping':
           return this.#send(
             f.id === undefined ? '{"op":"pong"}' : `{"id":${JSON.stringify(f.id)},"op":"pong"}`,
@@ -307,7 +328,10 @@ export class Connection {
       if (s.done) return;
       const r = await it.next();
       if (r.done === true || s.done) break;
-      flow.send(s.prefix + JSON.stringify(toMessageJson(r.value.message, s.backend)) + '}');
+      const m = toMessageJson(r.value.message, s.backend);
+      if (this.#ids !== undefined && m.receiptHandle !== undefined)
+        m.receiptHandle = this.#ids.out(m.receiptHandle);
+      flow.send(s.prefix + JSON.stringify(m) + '}');
       this.#o.metrics?.onDeliver(s.sub.topic, 1);
     }
     if (s.done) return;
@@ -349,41 +373,49 @@ export class Connection {
   }
 
   /** The delivery of a receipt handle among this connection's subscriptions. */
-  #delivery(handle: string): { ack(): boolean; nack(o: { delayLevel?: number }): Promise<boolean> } {
+  #delivery(handle: string): GatewayDelivery | undefined {
     for (const s of this.#subs.values()) {
       const d = s.sub.outstanding.byHandle(handle);
       if (d !== undefined) return d;
     }
-    throw unknownHandle(handle);
+    return undefined;
   }
 
-  #ack(f: AckFrame): void {
-    if (!this.#delivery(f.receiptHandle).ack()) throw unknownHandle(f.receiptHandle);
-    this.#ok(f.id);
-  }
-
-  #nack(f: NackFrame): void {
-    const d = this.#delivery(f.receiptHandle);
-    const id = f.id;
-    d.nack(f.delayLevel === undefined ? {} : { delayLevel: f.delayLevel }).then(
-      (ok) => (ok ? this.#ok(id) : this.#error(id, unknownHandle(f.receiptHandle))),
-      (e: unknown) => this.#error(id, e),
-    );
+  /** SUB on the topic and the group, as a REST ack needs. */
+  #mayConsume(group: string, topic: string): void {
+    if (!this.#checkAccess) return;
+    this.#o.access.authorize(this.#o.principal, { kind: 'topic', name: topic, perm: 'SUB' });
+    this.#o.access.authorize(this.#o.principal, { kind: 'group', name: group });
   }
 
   // ---------------------------------------------------------------- transactions
+
+  /** The answer to a check: settles it here, or commits or rolls back on the owner's instance. */
+  #txResolve(f: TxResolveFrame): void {
+    let frame = f;
+    if (this.#ids !== undefined && this.#owners !== undefined) {
+      const p = this.#ids.parse(f.transactionId);
+      if (!p.mine) {
+        this.#mayRegister('txResolve of another instance');
+        return this.#settle.elsewhere(f.id, this.#owners.resolve(f, p.owner));
+      }
+      frame = { ...f, transactionId: p.id };
+    }
+    this.#tx.resolve(frame);
+    this.#ok(f.id);
+  }
 
   /**
    * A check channel sees half messages of the topics its key may publish to (the others are
    * answered UNKNOWN without it): registering needs PUB on at least one topic, or admin.
    */
-  #mayRegister(): void {
+  #mayRegister(what = 'txRegister'): void {
     if (!this.#checkAccess) return;
     const topics = this.#o.principal.key?.topics ?? {};
     if (Object.values(topics).some((p) => p === 'PUB' || p === 'PUB|SUB')) return;
     throw new MqgateError(
       'MQ_ERR_FORBIDDEN',
-      `key "${this.#o.principal.name}" lacks PUB on any topic: txRegister needs PUB (or admin)`,
+      `key "${this.#o.principal.name}" lacks PUB on any topic: ${what} needs PUB (or admin)`,
     );
   }
 
@@ -455,13 +487,4 @@ function resultFrame(id: FrameId | undefined, r: SendResult): string {
   const head =
     id === undefined ? '{' : `{"id":${typeof id === 'number' ? id : JSON.stringify(id)},"op":"result",`;
   return `${head}"msgId":"${r.msgId}","topic":"${r.topic}","queueId":${r.queueId},"queueOffset":${r.queueOffset},"status":"${r.status}"${r.deliverAt === undefined ? '' : `,"deliverAt":${r.deliverAt}`}}`;
-}
-
-function unknownHandle(handle: string): MqgateError {
-  return HANDLE_FORM.test(handle)
-    ? new MqgateError(
-        'MQ_ERR_RECEIPT_EXPIRED',
-        'no open subscription of this connection holds it (settled, timed out, or its subscription closed)',
-      )
-    : new MqgateError('MQ_ERR_RECEIPT_INVALID', 'not a receipt handle');
 }

@@ -9,6 +9,7 @@ import type { Static, TSchema } from 'typebox';
 import { Type } from 'typebox';
 import { MqgateError } from '../../errors.js';
 import { MessageInSchema } from '../../gateway/index.js';
+import { MAX_OWNER_PREFIX } from '../owner-ids.js';
 import { GroupName, TopicName } from '../rest/schemas.js';
 
 /** A client-chosen frame id: echoed in the answers, and a subscription's name. */
@@ -50,16 +51,25 @@ export const SubscribeFrame = frame({
   credit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 });
+/**
+ * ack and nack name a delivery of one of the connection's subscriptions by its handle; with
+ * `group` and `topic` also any other delivery of the group (a receive's), and one held by
+ * another gateway instance, which the frame is forwarded to.
+ */
 export const AckFrame = frame({
   id: Type.Optional(FrameId),
   op: Type.Literal('ack'),
   receiptHandle: ReceiptHandle,
+  group: Type.Optional(GroupName),
+  topic: Type.Optional(TopicName),
 });
 export const NackFrame = frame({
   id: Type.Optional(FrameId),
   op: Type.Literal('nack'),
   receiptHandle: ReceiptHandle,
   delayLevel: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  group: Type.Optional(GroupName),
+  topic: Type.Optional(TopicName),
 });
 export const CreditFrame = frame({
   id: Type.Optional(FrameId),
@@ -81,7 +91,7 @@ export const TxResolveFrame = frame({
   id: Type.Optional(FrameId),
   op: Type.Literal('txResolve'),
   checkId: Type.Optional(Type.Integer({ minimum: 1 })),
-  transactionId: Type.String({ minLength: 1, maxLength: 64 }),
+  transactionId: Type.String({ minLength: 1, maxLength: 64 + MAX_OWNER_PREFIX }),
   state: Type.Union([Type.Literal('COMMIT'), Type.Literal('ROLLBACK'), Type.Literal('UNKNOWN')]),
 });
 export const PingFrame = frame({ id: Type.Optional(FrameId), op: Type.Literal('ping') });
@@ -194,8 +204,15 @@ export function parseFrame(text: string): ClientFrame {
   return o as ClientFrame;
 }
 
+/** An error as an error frame shows it: a MqgateError, or the error body another instance answered. */
+export interface FrameErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
 /** `{id?, op: "error", code, message, details?}` */
-export function errorFrame(id: FrameId | undefined, e: MqgateError): string {
+export function errorFrame(id: FrameId | undefined, e: FrameErrorBody): string {
   return JSON.stringify({ id, op: 'error', code: e.code, message: e.message, details: e.details });
 }
 

@@ -18,6 +18,10 @@
  * others count UNKNOWN). A refused upgrade is answered with the REST error shape and status
  * (401, 404, 503).
  *
+ * With cluster.instanceId set, pushed receipt handles and `txCheck` transaction ids carry
+ * their owner (`{instanceId}~`); an `ack`, `nack` (with `group` and `topic`) or `txResolve`
+ * naming another instance is done there over REST, with the key the socket connected with.
+ *
  * Every `api.wsHeartbeatMs` each socket is pinged; one that answered nothing since the ping
  * before is terminated (unless it is a slow reader still draining). `app.close()` closes every
  * socket with 1001 (going away).
@@ -34,6 +38,7 @@ import type { Gateway } from '../../gateway/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AccessControl, Principal } from '../access.js';
 import { createAccessControl } from '../access.js';
+import type { Peers } from '../peers.js';
 import { errorBody } from '../rest/errors.js';
 import type { ConnectionStats } from './connection.js';
 import { Connection } from './connection.js';
@@ -61,6 +66,8 @@ export interface WsApiOptions {
   readonly access?: AccessControl;
   /** Counts publishes and deliveries when given. */
   readonly metrics?: Metrics;
+  /** Several instances (cluster.instanceId): frames naming another instance's ids go to it. */
+  readonly peers?: Peers | undefined;
 }
 
 export class WsApi {
@@ -98,8 +105,8 @@ export class WsApi {
     if (this.#closing !== undefined)
       return refuse(socket, new MqgateError('MQ_ERR_SHUTTING_DOWN', 'no new connections'));
     let principal: Principal;
+    let authorization = req.headers.authorization;
     try {
-      let authorization = req.headers.authorization;
       if (authorization === undefined && q >= 0) {
         const token = new URLSearchParams(url.slice(q + 1)).get('access_token');
         if (token !== null) authorization = `Bearer ${token}`;
@@ -120,6 +127,8 @@ export class WsApi {
         maxInflightBytes: config.api.wsMaxBufferedBytes,
         checkTimeoutMs: config.api.checkTimeoutMs,
         metrics: this.#o.metrics,
+        peers: this.#o.peers,
+        authorization,
       });
       if (this.#closing !== undefined) {
         c.dispose();

@@ -25,6 +25,8 @@ export interface TxChannelOptions {
   readonly backendOf: (topic: string) => string;
   /** After this long without an answer a check counts UNKNOWN (the router's timeout). */
   readonly timeoutMs: number;
+  /** How a transaction id leaves in a txCheck (with its owner, cluster.instanceId set). */
+  readonly idOut?: ((transactionId: string) => string) | undefined;
 }
 
 export class TxChannel {
@@ -68,7 +70,7 @@ export class TxChannel {
         JSON.stringify({
           op: 'txCheck',
           checkId,
-          transactionId: req.transactionId,
+          transactionId: this.#o.idOut === undefined ? req.transactionId : this.#o.idOut(req.transactionId),
           msgId: req.msgId,
           topic: req.topic,
           producerGroup: req.producerGroup,

@@ -4,8 +4,11 @@ import { Type } from 'typebox';
 import { MqgateError, isMqgateError } from '../../../errors.js';
 import type { Gateway } from '../../../gateway/index.js';
 import { MessageOutSchema, toMessageJson } from '../../../gateway/index.js';
+import type { Peers } from '../../peers.js';
 import { clientGone } from '../client-gone.js';
 import { errorBody } from '../errors.js';
+import type { AckEntry } from '../forward.js';
+import { ackByOwner, forwardContext, relay } from '../forward.js';
 import { jsonBodies } from '../json-body.js';
 import { GroupParams, ReceiptHandle, TopicName, bodyErrorResponses } from '../schemas.js';
 
@@ -99,11 +102,19 @@ const InvisibleResult = Type.Object({
 /** Seconds as whole ms. */
 const ms = (s: number): number => Math.round(s * 1000);
 
+const ELSEWHERE =
+  ' A receipt handle of another gateway instance is forwarded to it and answered with its answer; 421 MQ_ERR_NOT_OWNER when it cannot be.';
+
 /**
  * Simple (POP) consume, as RocketMQ 5's SimpleConsumer: `POST /v1/groups/{group}/receive`
- * (long poll with `waitSeconds`), `ack`, `nack`, `invisible-duration`.
+ * (long poll with `waitSeconds`), `ack`, `nack`, `invisible-duration`. With `peers`
+ * (cluster.instanceId set) receipt handles name the instance holding the delivery; a settle of
+ * another instance's handle is forwarded there (or 421).
  */
-export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base, { gateway }) => {
+export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway; peers: Peers | undefined }> = async (
+  base,
+  { gateway, peers },
+) => {
   jsonBodies(base);
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -137,7 +148,11 @@ export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (ba
           signal: gone.signal,
         });
         const backend = gateway.backendOf(b.topic);
-        return { messages: got.map((m) => toMessageJson(m, backend)) };
+        const messages = got.map((m) => toMessageJson(m, backend));
+        if (peers !== undefined)
+          for (const m of messages)
+            if (m.receiptHandle !== undefined) m.receiptHandle = peers.ids.out(m.receiptHandle);
+        return { messages };
       } finally {
         gone.done();
       }
@@ -151,32 +166,45 @@ export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (ba
         tags: ['consume'],
         summary: 'Ack deliveries by receipt handle',
         description:
-          'One handle: 200, or its error (400 not ours, 410 expired). A list: 200 with a result per handle.',
+          'One handle: 200, or its error (400 not ours, 410 expired). A list: 200 with a result per handle ' +
+          '(handles of other gateway instances are forwarded to each owner in one call).' +
+          ELSEWHERE,
         params: GroupParams,
         body: AckBody,
-        response: { 200: AckResult, ...bodyErrorResponses(410) },
+        response: { 200: AckResult, ...bodyErrorResponses(410, 421) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { group } = req.params;
       const { topic, receiptHandle, receiptHandles } = req.body;
       if ((receiptHandle === undefined) === (receiptHandles === undefined))
         throw new MqgateError('MQ_ERR_BAD_REQUEST', 'give receiptHandle or receiptHandles (one of them)');
       if (receiptHandle !== undefined) {
-        await gateway.ack(group, topic, receiptHandle);
+        let h = receiptHandle;
+        if (peers !== undefined) {
+          const p = peers.ids.parse(h);
+          if (!p.mine) return relay(peers, p.owner, req, reply);
+          h = p.id;
+        }
+        await gateway.ack(group, topic, h);
         return { receiptHandle, ok: true };
       }
-      const results = await Promise.all(
-        (receiptHandles ?? []).map(async (h) => {
-          try {
-            await gateway.ack(group, topic, h);
-            return { receiptHandle: h, ok: true };
-          } catch (e) {
-            if (!isMqgateError(e)) throw e;
-            const { code, message } = errorBody(e).error;
-            return { receiptHandle: h, ok: false, error: { code, message } };
-          }
-        }),
+      const ackOne = async (h: string, given = h): Promise<AckEntry> => {
+        try {
+          await gateway.ack(group, topic, h);
+          return { receiptHandle: given, ok: true };
+        } catch (e) {
+          if (!isMqgateError(e)) throw e;
+          const { code, message } = errorBody(e).error;
+          return { receiptHandle: given, ok: false, error: { code, message } };
+        }
+      };
+      const list = receiptHandles ?? [];
+      if (peers === undefined) return { results: await Promise.all(list.map((h) => ackOne(h))) };
+      const ctx = forwardContext(req);
+      const path = `/v1/groups/${encodeURIComponent(group)}/ack`;
+      const results = await ackByOwner(peers, list, ackOne, (owner, handles) =>
+        peers.post(owner, path, { topic, receiptHandles: handles }, ctx),
       );
       return { results };
     },
@@ -188,16 +216,22 @@ export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (ba
       schema: {
         tags: ['consume'],
         summary: 'Nack a delivery: retry after the back-off, or dead-letter it',
-        description: "After maxReconsumeTimes the message moves to the group's DLQ.",
+        description: "After maxReconsumeTimes the message moves to the group's DLQ." + ELSEWHERE,
         params: GroupParams,
         body: NackBody,
-        response: { 200: NackResult, ...bodyErrorResponses(410) },
+        response: { 200: NackResult, ...bodyErrorResponses(410, 421) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { topic, receiptHandle, delayLevel } = req.body;
+      let h = receiptHandle;
+      if (peers !== undefined) {
+        const p = peers.ids.parse(h);
+        if (!p.mine) return relay(peers, p.owner, req, reply);
+        h = p.id;
+      }
       const o = delayLevel === undefined ? {} : { delayLevel };
-      const outcome = await gateway.nack(req.params.group, topic, receiptHandle, o);
+      const outcome = await gateway.nack(req.params.group, topic, h, o);
       return { receiptHandle, outcome };
     },
   );
@@ -209,15 +243,21 @@ export const consumeRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (ba
         tags: ['consume'],
         summary: 'Change the invisible time of a delivery',
         description:
-          'The new time counts from now; answers a new receipt handle (the old one stops working).',
+          'The new time counts from now; answers a new receipt handle (the old one stops working).' +
+          ELSEWHERE,
         params: GroupParams,
         body: InvisibleBody,
-        response: { 200: InvisibleResult, ...bodyErrorResponses(410) },
+        response: { 200: InvisibleResult, ...bodyErrorResponses(410, 421) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { topic, receiptHandle, invisibleSeconds } = req.body;
-      return gateway.changeInvisibleDuration(req.params.group, topic, receiptHandle, ms(invisibleSeconds));
+      if (peers === undefined)
+        return gateway.changeInvisibleDuration(req.params.group, topic, receiptHandle, ms(invisibleSeconds));
+      const p = peers.ids.parse(receiptHandle);
+      if (!p.mine) return relay(peers, p.owner, req, reply);
+      const r = await gateway.changeInvisibleDuration(req.params.group, topic, p.id, ms(invisibleSeconds));
+      return { ...r, receiptHandle: peers.ids.out(r.receiptHandle) };
     },
   );
 };

@@ -1,21 +1,26 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Gateway } from '../../../gateway/index.js';
 
-/** `/healthz`: the process answers. `/readyz`: every backend is up and the gateway is not closing. */
-export const healthRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (app, { gateway }) => {
+/**
+ * `/healthz`: the process answers (and which instance it is, with cluster.instanceId set).
+ * `/readyz`: every backend is up and the gateway is not closing.
+ */
+export const healthRoutes: FastifyPluginAsync<{ gateway: Gateway; instanceId: string | undefined }> = async (
+  app,
+  { gateway, instanceId },
+) => {
   const Status = {
     type: 'object',
     properties: {
       status: { type: 'string' },
+      instanceId: { type: 'string', description: 'cluster.instanceId, when set' },
       backends: { type: 'array', items: { type: 'object', additionalProperties: true } },
     },
   } as const;
   app.get(
     '/healthz',
     { schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Status } } },
-    async () => ({
-      status: 'ok',
-    }),
+    async () => (instanceId === undefined ? { status: 'ok' } : { status: 'ok', instanceId }),
   );
   app.get(
     '/readyz',

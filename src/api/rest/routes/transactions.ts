@@ -3,6 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Gateway } from '../../../gateway/index.js';
 import { CHECK_URL_PROP, MessageInSchema, toSendInput } from '../../../gateway/index.js';
+import { MAX_OWNER_PREFIX } from '../../owner-ids.js';
+import type { Peers } from '../../peers.js';
+import { relay } from '../forward.js';
 import { jsonBodies } from '../json-body.js';
 import {
   CallbackUrl,
@@ -36,7 +39,13 @@ const Prepared = Type.Object({
 });
 
 const TxParams = Type.Object(
-  { transactionId: Type.String({ minLength: 1, maxLength: 64, description: 'From the prepare.' }) },
+  {
+    transactionId: Type.String({
+      minLength: 1,
+      maxLength: 64 + MAX_OWNER_PREFIX,
+      description: 'From the prepare (with cluster.instanceId set: `{owner}~{id}`).',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -48,8 +57,13 @@ const Resolved = Type.Object({
 /**
  * Transactions (half messages): `POST /v1/topics/{topic}/transactions`, and
  * `POST /v1/transactions/{id}/commit` | `/rollback` (idempotent; 409 when resolved the other way).
+ * With `peers` (cluster.instanceId set) a transaction id names the instance whose log holds the
+ * half message; a commit or rollback of another instance's id is forwarded there (or 421).
  */
-export const transactionRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base, { gateway }) => {
+export const transactionRoutes: FastifyPluginAsync<{ gateway: Gateway; peers: Peers | undefined }> = async (
+  base,
+  { gateway, peers },
+) => {
   jsonBodies(base, { emptyAsObject: true });
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -69,7 +83,8 @@ export const transactionRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async
       const { producerGroup, message, checkUrl } = req.body;
       const extra =
         checkUrl === undefined ? undefined : { [CHECK_URL_PROP]: checkCallbackUrl(checkUrl, 'checkUrl') };
-      return gateway.prepare(req.params.topic, producerGroup, toSendInput(message, extra));
+      const r = await gateway.prepare(req.params.topic, producerGroup, toSendInput(message, extra));
+      return peers === undefined ? r : { ...r, transactionId: peers.ids.out(r.transactionId) };
     },
   );
 
@@ -80,15 +95,23 @@ export const transactionRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async
         schema: {
           tags: ['transactions'],
           summary: op === 'commit' ? 'Commit a transaction' : 'Roll a transaction back',
-          description: `Idempotent: doing it again answers 200. 404 for an unknown id; 409 when it was resolved the other way.`,
+          description:
+            'Idempotent: doing it again answers 200. 404 for an unknown id; 409 when it was resolved the other way. ' +
+            'An id of another gateway instance is forwarded to it and answered with its answer; 421 MQ_ERR_NOT_OWNER when it cannot be (not a peer, unreachable).',
           params: TxParams,
           body: NoFields,
-          response: { 200: Resolved, ...errorResponses(404, 409, 413, 415) },
+          response: { 200: Resolved, ...errorResponses(404, 409, 413, 415, 421) },
         },
       },
-      async (req) =>
-        op === 'commit'
-          ? gateway.commit(req.params.transactionId)
-          : gateway.rollback(req.params.transactionId),
+      async (req, reply) => {
+        let id = req.params.transactionId;
+        if (peers !== undefined) {
+          const p = peers.ids.parse(id);
+          if (!p.mine) return relay(peers, p.owner, req, reply);
+          id = p.id;
+        }
+        const r = await (op === 'commit' ? gateway.commit(id) : gateway.rollback(id));
+        return peers === undefined ? r : { ...r, transactionId: peers.ids.out(r.transactionId) };
+      },
     );
 };
