@@ -4,34 +4,16 @@
  * the owner (or answered 421). The topics are local (each instance its own log); the same
  * forwarding serves instances in front of one broker.
  */
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../../src/api/access.js';
 import { sleep } from '../../helpers/broker.js';
+import { freePorts } from '../../helpers/ports.js';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { startGateway } from '../../helpers/gateway.js';
 import type { CallbackServer, Json } from '../../helpers/http.js';
 import { apiClient, callbackServer } from '../../helpers/http.js';
 import type { WsClient } from '../../helpers/ws-client.js';
 import { connectWs } from '../../helpers/ws-client.js';
-
-/** Ports free a moment ago: the instances must know each other's URL before they start. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const s = net.createServer();
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
 
 const url = (port: number): string => `http://127.0.0.1:${port}`;
 

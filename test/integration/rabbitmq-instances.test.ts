@@ -1,0 +1,138 @@
+/**
+ * Two gateways (two processes, each its own data dir) in front of the one RabbitMQ, naming
+ * each other in cluster.peers: one group's messages are split across them with none lost or
+ * given to both; a transaction prepared on one is committed through the other; a receipt
+ * handle of one is acked through the other.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Message } from '../../src/client/index.js';
+import { MqgateClient } from '../../src/client/index.js';
+import { freePorts } from '../helpers/ports.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { spawnServe } from '../helpers/serve-process.js';
+import { brokerAddress, sleep, uniqueName } from './brokers.js';
+
+const dirs: string[] = [];
+let a: ServeProcess;
+let b: ServeProcess;
+
+async function instance(id: string, port: number, peers: Record<string, string>): Promise<ServeProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mqgate-${id}-`));
+  dirs.push(dir);
+  const config = {
+    server: { host: '127.0.0.1', port },
+    store: { dataDir: path.join(dir, 'data') },
+    log: { level: 'info' },
+    broker: { minInvisibleMs: 100 },
+    gateway: {
+      backends: { rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq') } },
+      routes: [{ topics: 't-*', backend: 'rabbit' }],
+      popCredit: 16,
+    },
+    cluster: { instanceId: id, peers },
+  };
+  fs.writeFileSync(path.join(dir, 'mqgate.json'), JSON.stringify(config));
+  return spawnServe(['--config', path.join(dir, 'mqgate.json'), '--port', String(port)]);
+}
+
+beforeAll(async () => {
+  const [pa, pb] = (await freePorts(2)) as [number, number];
+  const peers = { 'gw-a': `http://127.0.0.1:${pa}`, 'gw-b': `http://127.0.0.1:${pb}` };
+  [a, b] = await Promise.all([instance('gw-a', pa, peers), instance('gw-b', pb, peers)]);
+});
+
+afterAll(async () => {
+  for (const p of [a, b]) p?.child.kill('SIGTERM');
+  await Promise.all([a?.exited(), b?.exited()]);
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('rabbitmq - two gateways in front of one broker', () => {
+  const ca = () => new MqgateClient({ url: a.url });
+  const cb = () => new MqgateClient({ url: b.url });
+
+  /** The same topic and group on both (each gateway keeps its own registry). */
+  async function shared(name: string): Promise<{ topic: string; group: string }> {
+    const topic = uniqueName(name);
+    const group = uniqueName(`${name}-g`);
+    for (const c of [ca(), cb()]) {
+      await c.upsertTopic(topic, { queues: 4 });
+      await c.upsertGroup(group, { consumeFrom: 'LAST' });
+      await c.receive(group, { topic, waitSeconds: 0 }); // both consume from here on
+    }
+    return { topic, group };
+  }
+
+  /** Receives and acks on one gateway into `got` until `stop()`. */
+  async function consume(c: MqgateClient, group: string, topic: string, got: Message[], stop: () => boolean) {
+    while (!stop()) {
+      const { messages } = await c.receive(group, { topic, maxMessages: 8, waitSeconds: 1 });
+      for (const m of messages) {
+        got.push(m);
+        await c.ack(group, topic, m.receiptHandle ?? '');
+      }
+    }
+  }
+
+  it('instances - one group is split across both, none lost, none given to both', async () => {
+    const { topic, group } = await shared('split');
+    const got: [Message[], Message[]] = [[], []];
+    const deadline = Date.now() + 30_000;
+    const stop = () => got[0].length + got[1].length >= 200 || Date.now() > deadline;
+    const consumers = [consume(ca(), group, topic, got[0], stop), consume(cb(), group, topic, got[1], stop)];
+    const sent: string[] = [];
+    for (let i = 0; i < 200; i++)
+      sent.push((await (i % 2 === 0 ? ca() : cb()).send(topic, { body: `m${i}` })).msgId);
+    await Promise.all(consumers);
+    await sleep(1500); // anything given twice would come now
+    const late = [
+      ...(await ca().receive(group, { topic, waitSeconds: 0.5 })).messages,
+      ...(await cb().receive(group, { topic, waitSeconds: 0.5 })).messages,
+    ];
+    const all = [...got[0], ...got[1], ...late].map((m) => m.msgId);
+    expect(new Set(all).size).toBe(all.length);
+    expect([...all].sort()).toEqual([...sent].sort());
+    expect(got[0].length).toBeGreaterThan(0);
+    expect(got[1].length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('instances - a transaction prepared on one is committed through the other', async () => {
+    const { topic, group } = await shared('tx');
+    const p = await ca().prepare(topic, 'pg', { body: 'half on a' });
+    expect(p.transactionId.startsWith('gw-a~')).toBe(true);
+    expect((await cb().commit(p.transactionId)).state).toBe('COMMIT');
+    const got: Message[] = [];
+    for (let i = 0; i < 20 && got.length === 0; i++)
+      for (const c of [ca(), cb()])
+        got.push(...(await c.receive(group, { topic, waitSeconds: 0.5 })).messages);
+    expect(got.map((m) => m.msgId)).toEqual([p.msgId]);
+  }, 60_000);
+
+  it('instances - a receipt handle of one is acked through the other', async () => {
+    const { topic, group } = await shared('ack');
+    const sent = await ca().send(topic, { body: 'ack me elsewhere' });
+    // both gateways consume the group's queues: whichever holds it hands it out
+    let m: Message | undefined;
+    let from = '';
+    for (let i = 0; i < 20 && m === undefined; i++)
+      for (const [name, c] of [
+        ['gw-a', ca()],
+        ['gw-b', cb()],
+      ] as const) {
+        m ??= (await c.receive(group, { topic, waitSeconds: 0.3, invisibleSeconds: 1 })).messages[0];
+        if (m !== undefined && from === '') from = name;
+      }
+    expect(m?.msgId).toBe(sent.msgId);
+    expect(m?.receiptHandle?.startsWith(`${from}~`)).toBe(true);
+    await (from === 'gw-a' ? cb() : ca()).ack(group, topic, m?.receiptHandle ?? '');
+    await sleep(1500); // past the invisible time: an unacked message would be back
+    const again = [
+      ...(await ca().receive(group, { topic, waitSeconds: 0.5 })).messages,
+      ...(await cb().receive(group, { topic, waitSeconds: 0.5 })).messages,
+    ];
+    expect(again).toEqual([]);
+  }, 60_000);
+});
