@@ -194,9 +194,10 @@ export function parseFrame(text: string): ClientFrame {
   return o as ClientFrame;
 }
 
-/** `{id?, op: "error", code, message, details?}` */
+/** `{id?, op: "error", code, message, details?, retryAfterMs?}` */
 export function errorFrame(id: FrameId | undefined, e: MqgateError): string {
-  return JSON.stringify({ id, op: 'error', code: e.code, message: e.message, details: e.details });
+  const { code, message, details, retryAfterMs } = e;
+  return JSON.stringify({ id, op: 'error', code, message, details, retryAfterMs });
 }
 
 /** `{id, op: "ok"}` */
