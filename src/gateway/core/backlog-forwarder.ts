@@ -72,10 +72,14 @@ export class BacklogForwarder {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopped && this.#backlog.messages > 0 && this.#o.up()) {
-      const records = await this.#backlog.read(READ_MAX);
-      if (records.length === 0) return; // accepted, not readable yet: the append wakes us again
-      for (const run of this.#runs(records)) if (this.#stopped || !(await this.#forward(run))) return;
+    try {
+      while (!this.#stopped && this.#backlog.messages > 0 && this.#o.up()) {
+        const records = await this.#backlog.read(READ_MAX);
+        if (records.length === 0) return; // accepted, not readable yet: the append wakes us again
+        for (const run of this.#runs(records)) if (this.#stopped || !(await this.#forward(run))) return;
+      }
+    } finally {
+      await this.#backlog.save();
     }
   }
 

@@ -3,8 +3,9 @@
  * down (or while older ones of the same queue still waited), in the backend's backlog topic of
  * the gateway's log (see backlog-record.ts), and the position up to which the forwarder has had
  * them confirmed by the broker. The position is kept in `{dataDir}/core/saf-{backend}.json`,
- * written after the broker confirmed, so a kill -9 forwards again at most what was confirmed
- * since (at least once, never lost).
+ * written after the broker confirmed (at the end of each forwarding run, and every
+ * SAVE_EVERY_MS within one), so a kill -9 forwards again at most what was confirmed since it
+ * was last written: at least once, never lost.
  *
  * Per-queue order: once a queue (topic, queue index) has a record at or past the position, every
  * later send to it must go through the backlog too, until the forwarder has passed its last
@@ -32,6 +33,8 @@ export interface BacklogStats {
 }
 
 const SCAN_BATCH = 256;
+/** Within a forwarding run, the position is written at most this often (each write is 2 fsyncs). */
+const SAVE_EVERY_MS = 100;
 
 export class Backlog {
   readonly backend: string;
@@ -51,6 +54,9 @@ export class Backlog {
   #appendingTotal = 0;
   #oldest: number | undefined;
   #forwarded = 0;
+  /** The position last written to the file, and when. */
+  #saved = 0;
+  #savedAt = 0;
 
   constructor(broker: Broker, backend: string, dataDir: string, log: Logger) {
     this.#broker = broker;
@@ -68,6 +74,7 @@ export class Backlog {
     const min = store.minOffset(this.topic, 0);
     const max = store.maxOffset(this.topic, 0);
     this.#position = Math.min(Math.max(saved?.offset ?? 0, min), max);
+    this.#saved = saved?.offset ?? 0;
     if ((saved?.offset ?? 0) < min)
       this.#log.error(
         { backend: this.backend, lost: min - (saved?.offset ?? 0) },
@@ -180,7 +187,16 @@ export class Backlog {
       this.#last.clear();
       this.#oldest = undefined;
     }
+    if (Date.now() - this.#savedAt >= SAVE_EVERY_MS) await this.save();
+  }
+
+  /** Writes the position to the file (everything before it was confirmed by the broker). */
+  async save(): Promise<void> {
+    if (this.#saved === this.#position) return;
+    const offset = this.#position;
+    this.#savedAt = Date.now();
     await writeFileAtomic(this.#file, JSON.stringify({ offset }));
+    this.#saved = offset;
   }
 }
 
