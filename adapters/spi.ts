@@ -10,6 +10,8 @@
  * 2. send() writes each message to the queue index it names (never one of its own choosing)
  *    and resolves only once the broker confirmed every one; a rejection means none may be
  *    counted as sent. Calls come concurrently: pipeline them, never one confirm at a time.
+ *    A batch's messages for one queue are written in the batch's order (store-and-forward
+ *    sends a backlog on in batches and relies on it).
  * 3. A delivery stream never has more than `credit` deliveries unsettled; one queue's
  *    deliveries come in that queue's order. Settling twice is harmless (answers false).
  * 4. An unsettled delivery is never lost: release(), closing the stream, a broker restart or a

@@ -89,8 +89,14 @@ export class MqgateError extends Error {
   readonly statusCode: number;
   readonly retriable: boolean;
   readonly details: unknown;
+  /** When a retry may succeed, in ms (REST: a `Retry-After` header; WebSocket: a frame field). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; details?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options?: { cause?: unknown; details?: unknown; retryAfterMs?: number },
+  ) {
     const spec: ErrorSpec = ErrorCodes[code];
     super(
       spec.message.replace('%s', detail),
@@ -101,6 +107,7 @@ export class MqgateError extends Error {
     this.statusCode = spec.statusCode;
     this.retriable = spec.retriable;
     this.details = options?.details;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: unknown } {
@@ -112,6 +119,15 @@ export class MqgateError extends Error {
 
 export function isMqgateError(e: unknown): e is MqgateError {
   return e instanceof MqgateError;
+}
+
+/** The same error, saying to retry after `ms` (an error that says when already is kept). */
+export function withRetryAfter(e: MqgateError, ms: number): MqgateError {
+  if (e.retryAfterMs !== undefined) return e;
+  const copy = new MqgateError(e.code, '', { cause: e.cause, details: e.details, retryAfterMs: ms });
+  copy.message = e.message;
+  if (e.stack !== undefined) copy.stack = e.stack;
+  return copy;
 }
 
 /**

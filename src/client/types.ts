@@ -111,6 +111,14 @@ export interface TopicDetail extends TopicSummary {
   capabilities: Record<string, 'native' | 'emulated' | 'none'>;
   /** Per feature, one line on how (or why not). */
   how: Record<string, string>;
+  /** Store-and-forward: messages accepted while the backend was down, not forwarded yet. */
+  backlog: {
+    messages: number;
+    /** When the oldest of them was stored (ms since the epoch). */
+    oldestTimestamp?: number;
+    /** Messages forwarded since the gateway started. */
+    forwarded: number;
+  };
 }
 
 export interface GroupConfig {
@@ -177,6 +185,14 @@ export interface BackendInfo {
   features: Record<string, 'native' | 'emulated' | 'none'>;
   /** Per feature, one line on how (or why not). */
   how: Record<string, string>;
+  /** Store-and-forward: messages accepted while the backend was down, not forwarded yet. */
+  backlog: {
+    messages: number;
+    /** When the oldest of them was stored (ms since the epoch). */
+    oldestTimestamp?: number;
+    /** Messages forwarded since the gateway started. */
+    forwarded: number;
+  };
 }
 
 export interface AckResult {

@@ -350,6 +350,11 @@ function semanticProblems(c: Config): Problem[] {
         path: ['gateway', 'routes', String(i), 'emulate'],
         text: 'local is the core itself: there is nothing to emulate',
       });
+    if (r.backend === 'local' && r.storeAndForward)
+      out.push({
+        path: ['gateway', 'routes', String(i), 'storeAndForward'],
+        text: "local is the gateway's own log: there is nothing to store and forward",
+      });
   });
   out.push(...clusterProblems(c.cluster));
   return out;

@@ -288,6 +288,11 @@ export const RouteSchema = Type.Object(
         description: 'Features the core supplies on these topics even where the broker has them natively.',
       },
     ),
+    storeAndForward: Type.Boolean({
+      default: false,
+      description:
+        "While the backend is down, sends are kept in the gateway's log (SEND_OK after its flush policy) and forwarded in per-queue order when it is back; off: they answer 503 at once.",
+    }),
   },
   { additionalProperties: false },
 );

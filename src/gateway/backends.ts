@@ -15,8 +15,9 @@ import type {
 import { LocalAdapter, createAdapter } from '../../adapters/index.js';
 import type { Broker } from '../broker/index.js';
 import type { Config } from '../config/schema.js';
-import { MqgateError, isMqgateError } from '../errors.js';
+import { MqgateError, isMqgateError, withRetryAfter } from '../errors.js';
 import { matrix } from './capabilities.js';
+import type { BacklogStats } from './core/backlog.js';
 
 export interface Backend {
   readonly name: string;
@@ -42,6 +43,8 @@ export interface BackendInfo {
   readonly features: Readonly<Record<string, Support>>;
   /** Per feature, one line on how (or why not). */
   readonly how: Readonly<Record<string, string>>;
+  /** Store-and-forward: messages accepted while it was down and not forwarded yet. */
+  readonly backlog: BacklogStats;
 }
 
 /** Called after every confirmed or failed send to a backend (the metrics listen). */
@@ -53,11 +56,15 @@ export class Backends {
   readonly #log: Logger;
   readonly #timer: NodeJS.Timeout;
   readonly #listeners: SendListener[] = [];
+  readonly #upListeners: ((b: Backend) => void)[] = [];
+  /** What a retriable backend error tells clients to wait: until the next health check. */
+  readonly retryAfterMs: number;
 
   private constructor(list: Backend[], config: Config, log: Logger) {
     for (const b of list) this.#byName.set(b.name, b);
     this.#default = config.gateway.defaultBackend;
     this.#log = log;
+    this.retryAfterMs = config.gateway.healthIntervalMs;
     this.#timer = setInterval(() => void this.checkHealth(), config.gateway.healthIntervalMs);
     this.#timer.unref();
   }
@@ -100,7 +107,31 @@ export class Backends {
         b.status = h.status;
         b.lastError = h.lastError;
       }
+      if (b.status === 'up') for (const l of this.#upListeners) l(b);
     }
+  }
+
+  /** Calls `listener` after every health check for each backend found up (the forwarders wake). */
+  onUp(listener: (b: Backend) => void): void {
+    this.#upListeners.push(listener);
+  }
+
+  /** True when the backend says it is down now (its adapter's health; never the embedded log). */
+  isDown(b: Backend): boolean {
+    return !b.local && b.adapter.health().status === 'down';
+  }
+
+  /** The error of a send to a backend that is down: 503, retriable, after the next health check. */
+  unavailable(b: Backend): MqgateError {
+    const why = b.adapter.health().lastError ?? b.lastError;
+    return new MqgateError(
+      'MQ_ERR_BACKEND_UNAVAILABLE',
+      `${b.name} is down${why === undefined ? '' : ` (${why})`}`,
+      {
+        details: { backend: b.name },
+        retryAfterMs: this.retryAfterMs,
+      },
+    );
   }
 
   get(name: string): Backend | undefined {
@@ -121,7 +152,8 @@ export class Backends {
     return [...this.#byName.values()];
   }
 
-  info(): BackendInfo[] {
+  /** What `GET /v1/backends` shows; `backlog` gives each backend's store-and-forward backlog. */
+  info(backlog: (name: string) => BacklogStats): BackendInfo[] {
     return this.list().map((b) => {
       const h = b.adapter.health();
       return {
@@ -133,6 +165,7 @@ export class Backends {
         default: b.name === this.#default,
         maxMessageSize: b.caps.maxMessageSize,
         ...matrix(b.caps),
+        backlog: backlog(b.name),
       };
     });
   }
@@ -143,7 +176,8 @@ export class Backends {
 
   /**
    * A confirmed send to a backend, timed; a failure that is not a MqgateError (a bug or a
-   * client error the adapter did not translate) becomes MQ_ERR_BACKEND_UNAVAILABLE.
+   * client error the adapter did not translate) becomes MQ_ERR_BACKEND_UNAVAILABLE. A retriable
+   * failure says to retry after the next health check (`retryAfterMs`).
    */
   async send(b: Backend, topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]> {
     const started = performance.now();
@@ -153,8 +187,11 @@ export class Backends {
       return r;
     } catch (err) {
       this.#observe(b, batch.length, started, false);
-      if (isMqgateError(err)) throw err;
-      throw new MqgateError('MQ_ERR_BACKEND_UNAVAILABLE', `${b.name}: ${String(err)}`, { cause: err });
+      if (isMqgateError(err)) throw err.retriable ? withRetryAfter(err, this.retryAfterMs) : err;
+      throw new MqgateError('MQ_ERR_BACKEND_UNAVAILABLE', `${b.name}: ${String(err)}`, {
+        cause: err,
+        retryAfterMs: this.retryAfterMs,
+      });
     }
   }
 

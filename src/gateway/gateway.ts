@@ -41,6 +41,8 @@ import { indexKey, indexedAt, metadataOf } from './core/key-index.js';
 import { RemoteConsume } from './core/remote-consume.js';
 import type { RemoteTopic } from './core/remote-producer.js';
 import { RemoteProducer } from './core/remote-producer.js';
+import { backloggedMessage } from './core/backlog-record.js';
+import { StoreAndForward } from './core/store-and-forward.js';
 import { toMessageJson } from './message-json.js';
 import type { TopicView } from './topics.js';
 import { GatewayTopics } from './topics.js';
@@ -73,6 +75,7 @@ export class Gateway {
   readonly #pop: CorePop;
   readonly #producer: RemoteProducer;
   readonly #consume: RemoteConsume;
+  readonly #saf: StoreAndForward;
   #closed = false;
 
   private constructor(broker: Broker, backends: Backends, log: Logger, config: Config) {
@@ -88,7 +91,15 @@ export class Gateway {
     });
     broker.setTransactionChecker(this.txChecks.checker);
     this.#pop = new CorePop({ broker, dataDir: config.store.dataDir, credit: config.gateway.popCredit, log });
-    this.#producer = new RemoteProducer(broker, backends, (t) => this.topics.remote(t));
+    this.#saf = new StoreAndForward({
+      broker,
+      backends,
+      dataDir: config.store.dataDir,
+      log,
+      intervalMs: config.gateway.healthIntervalMs,
+      deliver: (b, topic, batch) => this.#producer.deliver(b, topic, batch),
+    });
+    this.#producer = new RemoteProducer(broker, backends, (t) => this.topics.remote(t), this.#saf);
     this.#consume = new RemoteConsume(broker, this.#pop, log);
     broker.setForwarder(this.#producer.forwarder);
   }
@@ -107,10 +118,11 @@ export class Gateway {
       },
       ...config.broker,
     });
+    let gateway: Gateway;
     try {
       const backends = await Backends.open(config, broker, log);
       try {
-        return new Gateway(broker, backends, log, config);
+        gateway = new Gateway(broker, backends, log, config);
       } catch (e) {
         await backends.close();
         throw e;
@@ -119,6 +131,14 @@ export class Gateway {
       await broker.close();
       throw e;
     }
+    try {
+      // what waits in the store-and-forward backlogs since the last run goes on from here
+      await gateway.#saf.open();
+    } catch (e) {
+      await gateway.close();
+      throw e;
+    }
+    return gateway;
   }
 
   get closed(): boolean {
@@ -128,14 +148,17 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#saf.close();
     await this.#pop.close();
     await this.backends.close();
     await this.broker.close();
   }
 
-  /** Every backend: type, status, last error and its capability matrix. */
+  /** Every backend: type, status, last error, its capability matrix and its store-and-forward backlog. */
   listBackends(): BackendInfo[] {
-    return this.backends.info().map((b) => (this.#closed ? { ...b, status: 'down' } : b));
+    return this.backends
+      .info((name) => this.#saf.stats(name))
+      .map((b) => (this.#closed ? { ...b, status: 'down' } : b));
   }
 
   /** Called after every send to a backend (the metrics). */
@@ -388,8 +411,13 @@ export class Gateway {
       .then((found) => Promise.all(found.map((m) => this.#indexed(m))));
   }
 
-  /** A record of the core's key index as its message: read from its backend where it can seek. */
+  /**
+   * A record of the core's key index as its message: read from its backend where it can seek.
+   * A message still in a store-and-forward backlog is answered from there.
+   */
   async #indexed(m: StoredMessage): Promise<StoredMessage> {
+    const waiting = backloggedMessage(m);
+    if (waiting !== undefined) return waiting;
     const at = indexedAt(m);
     if (at === undefined) return m;
     const seek = this.backends.get(at.backend)?.adapter.extras.seek;

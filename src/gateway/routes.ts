@@ -4,6 +4,8 @@ import type { RouteConfig } from '../config/schema.js';
 export interface Route {
   readonly backend: string;
   readonly emulate: ReadonlySet<string>;
+  /** Sends wait in the gateway's log while the backend is down (store-and-forward). */
+  readonly storeAndForward: boolean;
 }
 
 /**
@@ -18,9 +20,9 @@ export class Routes {
   constructor(routes: readonly RouteConfig[], defaultBackend: string) {
     this.#routes = routes.map((r) => ({
       test: matcher(r.topics),
-      route: { backend: r.backend, emulate: new Set(r.emulate) },
+      route: { backend: r.backend, emulate: new Set(r.emulate), storeAndForward: r.storeAndForward },
     }));
-    this.#fallback = { backend: defaultBackend, emulate: new Set() };
+    this.#fallback = { backend: defaultBackend, emulate: new Set(), storeAndForward: false };
   }
 
   /** The route a topic's name matches. */
@@ -33,6 +35,12 @@ export class Routes {
   emulateFor(topic: string, backend: string): ReadonlySet<string> {
     const r = this.match(topic);
     return r.backend === backend ? r.emulate : EMPTY;
+  }
+
+  /** Whether a topic of `backend` is stored and forwarded: the matching route's flag if it is that backend's. */
+  storeAndForwardFor(topic: string, backend: string): boolean {
+    const r = this.match(topic);
+    return r.backend === backend && r.storeAndForward;
   }
 }
 

@@ -56,6 +56,7 @@ export class GatewayTopics {
       name,
       backend: this.#backends.require(backend),
       emulate: this.#routes.emulateFor(name, backend),
+      storeAndForward: this.#routes.storeAndForwardFor(name, backend),
     };
     this.#remote.set(name, t);
     return t;

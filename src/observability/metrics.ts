@@ -25,11 +25,12 @@ export interface MetricsSource {
   transactionStats(): TxStats;
   scheduleStats(): { levels: number[]; timers: number; delivered: number };
   storeStats(): { writeEnd: number; flushedEnd: number; minOffset: number; fsyncs: number };
-  /** The backends and whether each is up (read at scrape time). */
+  /** The backends, whether each is up and its store-and-forward backlog (read at scrape time). */
   listBackends?(): readonly {
     readonly name: string;
     readonly type: string;
     readonly status: 'up' | 'down';
+    readonly backlog?: { readonly messages: number; readonly forwarded: number };
   }[];
   /** Calls `listener` after every confirmed or failed send to a backend other than local. */
   onBackendSend?(listener: (backend: string, messages: number, seconds: number, ok: boolean) => void): void;
@@ -216,7 +217,10 @@ export class Metrics {
     collectDefaultMetrics({ register: r });
   }
 
-  /** Per backend: messages sent and failed, the broker's confirm latency, and whether it is up. */
+  /**
+   * Per backend: messages sent and failed, the broker's confirm latency, whether it is up, and
+   * its store-and-forward backlog (waiting, forwarded).
+   */
   #backendMetrics(source: MetricsSource): void {
     const r = this.registry;
     const sent = new FastCounter({
@@ -242,6 +246,7 @@ export class Metrics {
       (ok ? sent : failed).series({ backend }).value += n;
       if (ok) confirm.series({ backend }).observe(seconds);
     });
+    const backends = perScrape(() => source.listBackends?.());
     new Gauge({
       name: 'mqgate_backend_up',
       help: 'Whether a backend is up (1) or down (0)',
@@ -249,8 +254,28 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        for (const b of quietly(() => source.listBackends?.()) ?? [])
+        for (const b of backends() ?? [])
           this.set({ backend: b.name, type: b.type }, b.status === 'up' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mqgate_backend_backlog_messages',
+      help: "Store-and-forward: messages accepted for a backend while it was down, waiting in the gateway's log",
+      labelNames: ['backend'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends() ?? []) this.set({ backend: b.name }, b.backlog?.messages ?? 0);
+      },
+    });
+    new Counter({
+      name: 'mqgate_backend_forwarded_total',
+      help: 'Store-and-forward: backlog messages forwarded to a backend since the gateway started',
+      labelNames: ['backend'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends() ?? []) this.inc({ backend: b.name }, b.backlog?.forwarded ?? 0);
       },
     });
   }

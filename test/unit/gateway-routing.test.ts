@@ -37,9 +37,9 @@ describe('routes', () => {
   it('routes - exact names and * patterns, first match wins, else the default backend', () => {
     const r = new Routes(
       [
-        { topics: 'orders-eu', backend: 'a', emulate: [] },
-        { topics: 'orders-*', backend: 'b', emulate: ['timers'] },
-        { topics: '*-audit', backend: 'c', emulate: [] },
+        { topics: 'orders-eu', backend: 'a', emulate: [], storeAndForward: false },
+        { topics: 'orders-*', backend: 'b', emulate: ['timers'], storeAndForward: true },
+        { topics: '*-audit', backend: 'c', emulate: [], storeAndForward: false },
       ],
       'local',
     );
@@ -49,9 +49,12 @@ describe('routes', () => {
     expect(r.match('ordersX').backend).toBe('local');
     expect([...r.emulateFor('orders-us', 'b')]).toEqual(['timers']);
     expect([...r.emulateFor('orders-us', 'local')]).toEqual([]);
+    expect(r.storeAndForwardFor('orders-us', 'b')).toBe(true);
+    expect(r.storeAndForwardFor('orders-us', 'local')).toBe(false);
+    expect(r.storeAndForwardFor('orders-eu', 'a')).toBe(false);
   });
 
-  it('config - a route or default naming no backend, a backend called local, emulate on local: errors naming the key', () => {
+  it('config - a route or default naming no backend, a backend called local, emulate or storeAndForward on local: errors naming the key', () => {
     const bad = (gateway: unknown): string => {
       try {
         validateConfig({ gateway });
@@ -64,6 +67,9 @@ describe('routes', () => {
     expect(bad({ defaultBackend: 'nope' })).toContain('gateway.defaultBackend');
     expect(bad({ backends: { local: { type: 'local-bare' } } })).toContain('gateway.backends.local');
     expect(bad({ routes: [{ topics: '*', backend: 'local', emulate: ['timers'] }] })).toContain('emulate');
+    expect(bad({ routes: [{ topics: '*', backend: 'local', storeAndForward: true }] })).toContain(
+      'gateway.routes.0.storeAndForward',
+    );
     expect(bad({ backends: { b: { type: 'kafka' } } })).toContain('gateway.backends.b.type');
     expect(bad({ backends: { b: { type: 'local-bare' } }, routes: [{ topics: 't', backend: 'b' }] })).toBe(
       '',

@@ -79,6 +79,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.error({ err }, 'unexpected error');
       e = new MqgateError('MQ_ERR_INTERNAL', `request ${req.id} failed; see the gateway log`);
     } else if (e.statusCode >= 500) req.log.warn({ err }, e.code);
+    if (e.retryAfterMs !== undefined) void reply.header('retry-after', retryAfterSeconds(e.retryAfterMs));
     void reply
       .code(e.statusCode)
       .header('content-type', 'application/json; charset=utf-8')
@@ -88,6 +89,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     const e = new MqgateError('MQ_ERR_NOT_FOUND', `${req.method} ${req.url.split('?')[0] ?? ''}`);
     void reply.code(404).send(errorBody(e));
   });
+}
+
+/** `Retry-After` is whole seconds: at least 1, so that a client does not retry at once. */
+export function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
 /** The error schema for OpenAPI. */

@@ -209,11 +209,13 @@ export interface FrameErrorBody {
   readonly code: string;
   readonly message: string;
   readonly details?: unknown;
+  readonly retryAfterMs?: number | undefined;
 }
 
-/** `{id?, op: "error", code, message, details?}` */
+/** `{id?, op: "error", code, message, details?, retryAfterMs?}` */
 export function errorFrame(id: FrameId | undefined, e: FrameErrorBody): string {
-  return JSON.stringify({ id, op: 'error', code: e.code, message: e.message, details: e.details });
+  const { code, message, details, retryAfterMs } = e;
+  return JSON.stringify({ id, op: 'error', code, message, details, retryAfterMs });
 }
 
 /** `{id, op: "ok"}` */

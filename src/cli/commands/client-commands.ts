@@ -232,7 +232,8 @@ export function registerClientCommands(program: Command): void {
       out(o, r, () => {
         for (const b of r.backends) {
           const tail = b.lastError === undefined ? '' : ` (${b.lastError})`;
-          console.log(`${b.name}\t${b.type}\t${b.status}${b.default ? '\tdefault' : ''}${tail}`);
+          const waiting = (b.backlog?.messages ?? 0) > 0 ? `\tbacklog ${b.backlog.messages}` : '';
+          console.log(`${b.name}\t${b.type}\t${b.status}${b.default ? '\tdefault' : ''}${waiting}${tail}`);
           for (const [f, support] of Object.entries(b.features))
             console.log(`  ${f}: ${support} — ${b.how[f] ?? ''}`);
         }

@@ -4,6 +4,11 @@
  * born time, and resolves once the broker confirmed. A delay or timer the broker lacks is held
  * by the broker core's scheduler in the gateway's log and forwarded when due (see Forwarder);
  * where key query is the core's, an index record per message is written to the log.
+ *
+ * A backend that is down fails a send at once (503, never a wait for a broker timeout), unless
+ * the topic's route has store-and-forward: then the message goes to the backend's backlog in the
+ * gateway's log (see store-and-forward.ts), as do later sends to a queue that still has messages
+ * waiting there; a delay the broker would keep is kept by the core's scheduler instead.
  */
 import type { OutboundMessage, SendReceipt } from '../../../adapters/index.js';
 import type { Broker, Forwarder, SendInput, SendResult } from '../../broker/index.js';
@@ -15,23 +20,34 @@ import { withProps } from '../../message/props.js';
 import type { Backend, Backends } from '../backends.js';
 import { supportOf, unsupported } from '../capabilities.js';
 import { KEY_INDEX_TOPIC, indexRecord } from './key-index.js';
+import type { StoreAndForward } from './store-and-forward.js';
+import { isOutage } from './store-and-forward.js';
 
 /** A topic on another backend, as the gateway routes it. */
 export interface RemoteTopic {
   readonly name: string;
   readonly backend: Backend;
   readonly emulate: ReadonlySet<string>;
+  /** While the backend is down, sends wait in the gateway's log (the route's storeAndForward). */
+  readonly storeAndForward: boolean;
 }
 
 export class RemoteProducer {
   readonly #broker: Broker;
   readonly #backends: Backends;
   readonly #route: (topic: string) => RemoteTopic | undefined;
+  readonly #saf: StoreAndForward;
 
-  constructor(broker: Broker, backends: Backends, route: (topic: string) => RemoteTopic | undefined) {
+  constructor(
+    broker: Broker,
+    backends: Backends,
+    route: (topic: string) => RemoteTopic | undefined,
+    saf: StoreAndForward,
+  ) {
     this.#broker = broker;
     this.#backends = backends;
     this.#route = route;
+    this.#saf = saf;
   }
 
   async send(t: RemoteTopic, m: SendInput): Promise<SendResult> {
@@ -39,17 +55,53 @@ export class RemoteProducer {
     // held by the core's scheduler in the gateway's log, forwarded when due
     if (delay === 'core') return this.#broker.send(t.name, m);
     const out = this.#outbound(t, m, delay === 'broker');
-    const [r] = await this.#backends.send(t.backend, t.name, [out]);
-    await this.#indexed(t, [out], [r as SendReceipt]);
-    return result(t.name, out, r as SendReceipt, delay === 'broker' ? m : undefined);
+    const down = this.#backends.isDown(t.backend);
+    if (t.storeAndForward) {
+      if (delay === 'broker' && down) return this.#scheduled(t, m, out);
+      if (delay === 'none' && (down || this.#saf.holds(t, out.queueId)))
+        return (await this.#saf.accept(t, [out]))[0] as SendResult;
+    } else if (down) throw this.#backends.unavailable(t.backend);
+    let r: SendReceipt;
+    try {
+      [r] = (await this.#backends.send(t.backend, t.name, [out])) as [SendReceipt];
+    } catch (err) {
+      if (!t.storeAndForward || !isOutage(err)) throw err;
+      if (delay === 'broker') return this.#scheduled(t, m, out);
+      return (await this.#saf.accept(t, [out]))[0] as SendResult;
+    }
+    await this.#indexed(t, [out], [r]);
+    return result(t.name, out, r, delay === 'broker' ? m : undefined);
   }
 
   /** A batch (no delays, checked by the gateway): one confirmed send to the broker. */
   async sendBatch(t: RemoteTopic, ms: readonly SendInput[]): Promise<SendResult[]> {
     const out = ms.map((m) => this.#outbound(t, m, false));
-    const receipts = await this.#backends.send(t.backend, t.name, out);
+    const down = this.#backends.isDown(t.backend);
+    if (t.storeAndForward) {
+      if (down || out.some((o) => this.#saf.holds(t, o.queueId))) return this.#saf.accept(t, out);
+    } else if (down) throw this.#backends.unavailable(t.backend);
+    let receipts: SendReceipt[];
+    try {
+      receipts = await this.#backends.send(t.backend, t.name, out);
+    } catch (err) {
+      if (!t.storeAndForward || !isOutage(err)) throw err;
+      return this.#saf.accept(t, out);
+    }
     await this.#indexed(t, out, receipts);
     return out.map((o, i) => result(t.name, o, receipts[i] as SendReceipt, undefined));
+  }
+
+  /** A delay the broker would keep, while it is down: the core's scheduler keeps it instead. */
+  #scheduled(t: RemoteTopic, m: SendInput, out: OutboundMessage): Promise<SendResult> {
+    const { queueId, msgId, bornTimestamp } = out;
+    return this.#broker.send(t.name, { ...m, queueId, msgId, bornTimestamp });
+  }
+
+  /** Sends backlog messages to their topic on `b` (the store-and-forward forwarder), confirmed. */
+  async deliver(b: Backend, topic: string, batch: readonly OutboundMessage[]): Promise<void> {
+    const receipts = await this.#backends.send(b, topic, batch);
+    const t = this.#route(topic);
+    if (t !== undefined && t.backend === b) await this.#indexed(t, batch, receipts);
   }
 
   /** Where a message's delay is kept: nowhere (none asked), by the broker, or by the core. */
@@ -116,6 +168,7 @@ export class RemoteProducer {
     forward: async (m: MessageInput) => {
       const t = this.#route(m.topic);
       if (t === undefined) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${m.topic}" is on no backend`);
+      if (this.#backends.isDown(t.backend)) throw this.#backends.unavailable(t.backend);
       const out: OutboundMessage = {
         queueId: m.queueId,
         msgId: m.msgId ?? newMsgId(),

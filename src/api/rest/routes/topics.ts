@@ -68,6 +68,19 @@ const Backend = Type.Object({
   maxMessageSize: Type.Integer({ description: 'Largest body the broker takes (bytes)' }),
   features: Features,
   how: How,
+  backlog: Type.Object(
+    {
+      messages: Type.Integer({ description: 'Messages accepted and not forwarded to the backend yet' }),
+      oldestTimestamp: Type.Optional(
+        Type.Integer({ description: 'When the oldest of them was stored (ms since the epoch)' }),
+      ),
+      forwarded: Type.Integer({ description: 'Messages forwarded since the gateway started' }),
+    },
+    {
+      description:
+        "Store-and-forward (a route's storeAndForward): what waits in the gateway's log for this backend",
+    },
+  ),
 });
 
 /** Topic admin (`/v1/topics`, `/v1/topics/{topic}`) and `GET /v1/backends`. */
