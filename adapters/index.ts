@@ -36,6 +36,9 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
       return new RabbitAdapter({
         name,
         url: c.url ?? '',
+        queueType: c.queueType,
+        streamMaxAge: c.streamMaxAge,
+        dir: c.path ?? path.join(ctx.dataDir, 'backends', name),
         confirmTimeoutMs: c.confirmTimeoutMs,
         connectTimeoutMs: c.connectTimeoutMs,
         deliveryLimit: c.deliveryLimit,

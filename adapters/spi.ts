@@ -119,6 +119,8 @@ export interface Extras {
     offsets(group: string, topic: string, o?: Client): Promise<core.QueueOffset[]>;
     commitOffset(group: string, topic: string, queueId: number, offset: number, o?: Client): Promise<void>;
     resetOffsets(group: string, topic: string, to: core.OffsetTarget, o?: Client): Promise<void>;
+    /** The offset of the first message born (or stored) at or after `time`; the next offset if none. */
+    offsetAt(topic: string, queueId: number, time: number): Promise<number>;
   };
   readonly keyQuery?: {
     byMsgId(msgId: string): Promise<StoredMessage | undefined>;
@@ -150,6 +152,8 @@ export interface BrokerAdapter {
   ensureTopic(topic: string, queues: number): Promise<void>;
   /** Idempotent; before a group's first consume. `member`: one broadcasting consumer's own group. */
   ensureGroup(group: string, topic: string, o?: { orderly?: boolean; member?: boolean }): Promise<void>;
+  /** Optional: removes what the broker keeps for a topic (its queues and the groups' queues of it). */
+  deleteTopic?(topic: string): Promise<void>;
   send(topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]>;
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream;
 }

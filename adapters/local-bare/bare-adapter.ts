@@ -25,8 +25,9 @@ import type {
   SendReceipt,
 } from '../spi.js';
 import type { StreamSource } from './bare-stream.js';
-import { BareStream, QueueState } from './bare-stream.js';
-import { GroupPositions } from './group-positions.js';
+import { BareStream } from './bare-stream.js';
+import { QueueState } from '../shared/queue-state.js';
+import { GroupPositions } from '../shared/group-positions.js';
 
 export interface BareOptions {
   readonly dir: string;
@@ -71,6 +72,7 @@ export class BareAdapter implements BrokerAdapter {
             commitOffset: async (group, topic, queueId, offset) =>
               this.#moveQueue(group, topic, queueId, offset),
             resetOffsets: (group, topic, to) => this.#reset(group, topic, to),
+            offsetAt: (topic, queueId, time) => this.#up().offsetByTime(topic, queueId, time),
           },
         }
       : {};

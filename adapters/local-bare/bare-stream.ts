@@ -2,33 +2,8 @@ import type { StoredMessage } from '../../src/message/message.js';
 import type { MessageStore } from '../../src/store/index.js';
 import { HandOff } from '../../src/hand-off.js';
 import type { Delivery, DeliveryStream } from '../spi.js';
-import type { GroupPositions } from './group-positions.js';
-
-/** One queue as a group consumes it: committed offset, what is out, acked ahead, given back. */
-export class QueueState {
-  /** Bumped when the queue is moved (reset, restart): deliveries of an older one settle nothing. */
-  gen = 0;
-  next: number;
-  committed: number;
-  readonly out = new Set<number>();
-  readonly ackedAhead = new Set<number>();
-  readonly redo: number[] = [];
-  readonly attempts = new Map<number, number>();
-
-  constructor(offset: number) {
-    this.next = offset;
-    this.committed = offset;
-  }
-
-  moveTo(offset: number): void {
-    this.gen++;
-    this.next = this.committed = offset;
-    this.out.clear();
-    this.ackedAhead.clear();
-    this.redo.length = 0;
-    this.attempts.clear();
-  }
-}
+import type { GroupPositions } from '../shared/group-positions.js';
+import type { QueueState } from '../shared/queue-state.js';
 
 /** What a stream needs of its adapter: the store while it is up, positions, a wake-up. */
 export interface StreamSource {

@@ -70,6 +70,7 @@ export class LocalAdapter implements BrokerAdapter {
         resetOffsets: async (group, topic, to, o) => {
           await b.resetOffsets(group, topic, to, o);
         },
+        offsetAt: (topic, queueId, time) => b.store.offsetByTime(topic, queueId, time),
       },
       keyQuery: {
         byMsgId: (msgId) => b.getMessage(msgId),

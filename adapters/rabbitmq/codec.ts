@@ -7,11 +7,12 @@
  *   mqgate-born     born timestamp, ms (a string: AMQP has no unsigned 64-bit field)
  *   mqgate-queue    the queue index mqgate chose
  *   mqgate-tag      the tag, when there is one
- *   mqgate-keys     the keys, an array of strings
- *   mqgate-props    the properties, a table of strings
+ *   mqgate-keys     the keys, as a JSON array of strings
+ *   mqgate-props    the properties, as a JSON object of strings
  *   mqgate-retries  reconsume times of a retry copy (absent: 0)
  * ```
- * RabbitMQ stamps no store time; a message read back gives its born time there.
+ * Keys and properties are JSON text, not AMQP arrays and tables: a stream queue keeps only
+ * simple header values. RabbitMQ stamps no store time; a message read back gives its born time.
  */
 import type { Message, Options } from 'amqplib';
 import type { StoredMessage } from '../../src/message/message.js';
@@ -37,8 +38,8 @@ export function encode(m: OutboundMessage, reconsumeTimes = 0, extra?: Record<st
   const headers: Record<string, unknown> = {
     [H.born]: String(m.bornTimestamp),
     [H.queue]: m.queueId,
-    [H.keys]: m.keys,
-    [H.props]: m.properties,
+    [H.keys]: JSON.stringify(m.keys),
+    [H.props]: JSON.stringify(m.properties),
     ...extra,
   };
   if (m.tag !== undefined) headers[H.tag] = m.tag;
@@ -62,7 +63,8 @@ export function decode(topic: string, msg: Message, queueOffset = -1): StoredMes
   const p = msg.properties;
   const h = (p.headers ?? {}) as Record<string, unknown>;
   const born = Number(h[H.born] ?? (typeof p.timestamp === 'number' ? p.timestamp * 1000 : 0));
-  const keys = Array.isArray(h[H.keys]) ? (h[H.keys] as unknown[]).map(String) : [];
+  const k = parsed(h[H.keys]);
+  const keys = Array.isArray(k) ? k.map(String) : [];
   return {
     msgId: String(p.messageId ?? ''),
     topic,
@@ -72,7 +74,7 @@ export function decode(topic: string, msg: Message, queueOffset = -1): StoredMes
     storeSize: msg.content.length,
     tag: h[H.tag] === undefined ? undefined : String(h[H.tag]),
     keys,
-    properties: stringTable(h[H.props]),
+    properties: stringTable(parsed(h[H.props])),
     body: msg.content,
     bornTimestamp: born,
     storeTimestamp: born,
@@ -102,8 +104,18 @@ export function outbound(m: StoredMessage, queueId = m.queueId): OutboundMessage
   };
 }
 
+/** A JSON header (a Buffer where the broker kept it as bytes); absent or broken: nothing. */
+function parsed(v: unknown): string[] | Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(Buffer.isBuffer(v) ? v.toString() : String(v)) as string[] | Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 function stringTable(v: unknown): Record<string, string> {
-  if (v === null || typeof v !== 'object') return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};
   // fromEntries makes own properties, so a key named __proto__ stays a property
   return Object.fromEntries(
     Object.entries(v as Record<string, unknown>).map(([k, x]) => [

@@ -30,23 +30,28 @@ export class RabbitConnection {
   #admin: Channel | undefined;
   #lastError: string | undefined = 'not connected yet';
   #version = '';
+  #blocked: string | undefined;
   readonly #up = new Set<UpListener>();
   #waiters: (() => void)[] = [];
 
   constructor(o: ConnectionOptions) {
     this.#o = o;
     this.publisher = new ConfirmPublisher(o.name, o.confirmTimeoutMs);
+    this.publisher.blocked = () => this.#blocked;
   }
 
   /** Starts the connection (once) and waits for it up to connectTimeoutMs. */
   async open(): Promise<void> {
     if (this.#recovering === undefined) {
-      this.#recovering = await connect(this.#o.url, {
+      this.#recovering = await connect(withHeartbeat(this.#o.url), {
+        // a handshake that never ends (a broker still starting) is an attempt that failed
+        timeout: this.#o.connectTimeoutMs,
         recovery: {
           initialDelay: 200,
-          maxDelay: 5000,
+          maxDelay: 2000,
           waitForConnect: false,
-          setup: (model: ChannelModel) => this.#setup(model),
+          setup: (model: ChannelModel) =>
+            withTimeout(this.#setup(model), this.#o.connectTimeoutMs * 2, 'setup'),
         },
       });
       this.#recovering.on('connect', (model: ChannelModel) => this.#connected(model));
@@ -57,6 +62,12 @@ export class RabbitConnection {
         (i: { error: Error }) => (this.#lastError = i.error.message),
       );
       this.#recovering.on('error', (err: Error) => (this.#lastError = err.message));
+      // a memory or disk alarm: RabbitMQ stops reading from publishers; sends fail now, not at the timeout
+      this.#recovering.on('blocked', (reason: string) => {
+        this.#blocked = `RabbitMQ blocks publishers (${reason})`;
+        this.#o.logger.warn({ reason }, 'RabbitMQ blocks publishers');
+      });
+      this.#recovering.on('unblocked', () => (this.#blocked = undefined));
     }
     if (this.#model !== undefined) return;
     await new Promise<void>((resolve, reject) => {
@@ -125,6 +136,7 @@ export class RabbitConnection {
 
   #lost(why: string): void {
     this.#model = undefined;
+    this.#blocked = undefined;
     this.#admin = undefined;
     this.#lastError = why;
     this.publisher.detach(why);
@@ -132,11 +144,16 @@ export class RabbitConnection {
   }
 
   get up(): boolean {
-    return this.#model !== undefined && this.publisher.ready;
+    return this.#model !== undefined && this.publisher.ready && this.#blocked === undefined;
   }
 
   get lastError(): string | undefined {
-    return this.#lastError;
+    return this.#blocked ?? this.#lastError;
+  }
+
+  /** Why publishes are refused now (an alarm), or undefined. */
+  get blocked(): string | undefined {
+    return this.#blocked;
   }
 
   /** The server's version, e.g. `3.10.8` (empty before the first connection). */
@@ -195,5 +212,36 @@ export class RabbitConnection {
     this.#model = undefined;
     this.publisher.detach('closed');
     await r?.close();
+  }
+}
+
+/** `p`, or a rejection after `ms` (the recovery then closes that connection and tries again). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/**
+ * The URL with a 5 s heartbeat unless it names one: a broker that vanishes without closing
+ * the connection (killed, a network gone) is noticed within seconds, not at the next write.
+ */
+function withHeartbeat(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', '5');
+    return u.toString();
+  } catch {
+    return url; // amqplib says what is wrong with it
   }
 }

@@ -25,6 +25,9 @@ export class ConfirmPublisher {
   /** msgIds the broker returned (mandatory, no route): their ack that follows is a failure. */
   readonly #returned = new Map<string, string>();
 
+  /** Set while the broker refuses publishes (an alarm): they fail at once with this reason. */
+  blocked: (() => string | undefined) | undefined;
+
   constructor(name: string, timeoutMs: number) {
     this.#name = name;
     this.#timeoutMs = timeoutMs;
@@ -60,6 +63,8 @@ export class ConfirmPublisher {
       return Promise.reject(
         unavailable(`${this.#name} is not connected; sends are refused until it is back`),
       );
+    const blocked = this.blocked?.();
+    if (blocked !== undefined) return Promise.reject(unavailable(`${this.#name}: ${blocked}`));
     return new Promise<void>((resolve, reject) => {
       const p: Pending = {
         at: Date.now(),

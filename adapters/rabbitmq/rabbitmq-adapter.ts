@@ -1,11 +1,15 @@
 /**
  * `rabbitmq`: topics on RabbitMQ (3.10 and later) through amqplib, as topology.ts draws it.
- * Native: delay levels (a TTL queue per level), retry (copies through the level queues back to
- * the one group's queue) and the per-group DLQ, orderly groups (single active consumer,
- * prefetch 1). The gateway's core supplies the rest over the primitives: timers, transactions,
- * POP (invisibility over unacked deliveries), broadcasting (a queue set per consumer), tag and
- * SQL92 filters, key query. Quorum queues keep no log: no start position and no seek.
+ * With `queueType: quorum` (the default) each group has quorum queues of its own. Native: delay
+ * levels (a TTL queue per level), retry (copies through the level queues back to the one
+ * group's queue) and the per-group DLQ, orderly groups (single active consumer, prefetch 1).
+ * Quorum queues keep no log: no start position and no seek. With `queueType: stream` a topic is
+ * one stream per queue index that every group reads by offset: start positions and seek are
+ * native, retry, DLQ and orderly are the core's. The gateway's core supplies the rest over the
+ * primitives: timers, transactions, POP (invisibility over unacked deliveries), broadcasting (a
+ * queue set or offsets per consumer), tag and SQL92 filters, key query.
  */
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { retryMessage } from '../../src/broker/index.js';
 import { MqgateError } from '../../src/errors.js';
@@ -24,20 +28,31 @@ import { encode, outbound } from './codec.js';
 import { RabbitConnection } from './connection.js';
 import { DeadLetters } from './dead-letters.js';
 import { GroupStream } from './group-stream.js';
+import { GroupPositions } from '../shared/group-positions.js';
+import { StreamConsumer } from './stream-consumer.js';
+import { streamSeek } from './stream-seek.js';
 import type { DelayKind } from './topology.js';
 import {
   DELAY_EXCHANGE,
   TOPICS_EXCHANGE,
   declareDelay,
   declareGroup,
+  declareStreams,
   delaySelector,
   routingKey,
   shardQueue,
+  streamQueue,
 } from './topology.js';
+import { GroupBook } from './group-book.js';
 
 export interface RabbitOptions {
   readonly name: string;
   readonly url: string;
+  readonly queueType: 'quorum' | 'stream';
+  /** Streams: how long they keep messages (`x-max-age`, e.g. `3D`). */
+  readonly streamMaxAge: string;
+  /** Where the adapter keeps files (stream groups' offsets). */
+  readonly dir: string;
   readonly confirmTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly deliveryLimit: number;
@@ -61,6 +76,11 @@ export class RabbitAdapter implements BrokerAdapter {
   readonly #topics = new Map<string, number>();
   /** Delay queues declared on the current connection (`d500`, `r10000`). */
   #delays = new Set<string>();
+  /** Streams: the groups' committed offsets, and the readers (a reset restarts them). */
+  readonly #positions: GroupPositions | undefined;
+  readonly #readers = new Set<StreamConsumer>();
+  /** Quorum: the groups whose queues this gateway made, by topic (to delete them with the topic). */
+  readonly #groups: GroupBook;
 
   constructor(o: RabbitOptions) {
     this.#o = o;
@@ -73,30 +93,54 @@ export class RabbitAdapter implements BrokerAdapter {
     });
     this.#conn.onUp(() => (this.#delays = new Set()));
     this.#dlq = new DeadLetters(this.#conn);
-    this.extras = {
-      deadLetter: { list: (g, x) => this.#dlq.list(g, x), resend: (g, id) => this.#dlq.resend(g, id) },
-    };
+    fs.mkdirSync(o.dir, { recursive: true });
+    this.#groups = new GroupBook(o.dir);
+    if (o.queueType === 'stream') {
+      const positions = (this.#positions = new GroupPositions(o.dir));
+      this.extras = {
+        seek: streamSeek({
+          conn: this.#conn,
+          positions,
+          queues: (t) => this.#queues(t),
+          readers: (g, t) => [...this.#readers].filter((r) => r.group === g && r.topic === t),
+        }),
+      };
+    } else
+      this.extras = {
+        deadLetter: { list: (g, x) => this.#dlq.list(g, x), resend: (g, id) => this.#dlq.resend(g, id) },
+      };
   }
 
   capabilities(): Capabilities {
     const native = (how: string) => ({ support: 'native' as const, how });
     const none = (how: string) => ({ support: 'none' as const, how });
+    const delayLevels = native(
+      'a TTL queue per level (mqgate.delay.{ms}ms), dead-lettered to the topic when due',
+    );
+    const maxMessageSize = Math.min(this.#o.maxMessageSize, RABBIT_MAX_MESSAGE);
+    if (this.#o.queueType === 'stream')
+      return {
+        features: {
+          delayLevels,
+          startPosition: native('x-stream-offset: first, next, or a time (its chunk, then by born time)'),
+          seek: native("stream offsets; the groups' committed offsets are kept by mqgate"),
+        },
+        maxMessageSize,
+      };
     return {
       features: {
-        delayLevels: native(
-          'a TTL queue per level (mqgate.delay.{ms}ms), dead-lettered to the topic when due',
-        ),
+        delayLevels,
         retry: native(
           'a copy through the level TTL queues (mqgate.retry.{ms}ms), dead-lettered to the one group queue',
         ),
         deadLetter: native('%DLQ%{group} queue; RabbitMQ dead-letters there past x-delivery-limit too'),
         orderly: native('single active consumer on each queue of the group, prefetch 1'),
         startPosition: none(
-          "a group's quorum queues take what is sent from its first receive or subscribe on; RabbitMQ keeps no log of them",
+          "a group's quorum queues take what is sent from its first receive or subscribe on; RabbitMQ keeps no log of them (queueType: stream does)",
         ),
-        seek: none('quorum queues cannot be read by offset'),
+        seek: none('quorum queues cannot be read by offset (queueType: stream can)'),
       },
-      maxMessageSize: Math.min(this.#o.maxMessageSize, RABBIT_MAX_MESSAGE),
+      maxMessageSize,
     };
   }
 
@@ -104,8 +148,9 @@ export class RabbitAdapter implements BrokerAdapter {
     return this.#conn.open();
   }
 
-  close(): Promise<void> {
-    return this.#conn.close();
+  async close(): Promise<void> {
+    this.#positions?.save();
+    await this.#conn.close();
   }
 
   health(): Health {
@@ -117,7 +162,10 @@ export class RabbitAdapter implements BrokerAdapter {
 
   async ensureTopic(topic: string, queues: number): Promise<void> {
     this.#conn.model(); // a clear 503 while the broker is away
-    if ((this.#topics.get(topic) ?? 0) < queues) this.#topics.set(topic, queues);
+    if ((this.#topics.get(topic) ?? 0) >= queues) return;
+    if (this.#o.queueType === 'stream')
+      await this.#conn.declare((ch) => declareStreams(ch, topic, queues, this.#o.streamMaxAge));
+    this.#topics.set(topic, queues);
   }
 
   async ensureGroup(
@@ -126,6 +174,7 @@ export class RabbitAdapter implements BrokerAdapter {
     o: { orderly?: boolean; member?: boolean } = {},
   ): Promise<void> {
     const queues = this.#queues(topic);
+    this.#groups.add(topic, group);
     await this.#conn.declare((ch) =>
       declareGroup(ch, group, topic, queues, {
         deliveryLimit: this.#o.deliveryLimit,
@@ -133,6 +182,22 @@ export class RabbitAdapter implements BrokerAdapter {
         expiresMs: o.member === true ? this.#o.memberExpiresMs : undefined,
       }),
     );
+  }
+
+  /** Deletes the topic's streams, or the queues of every group this gateway made for it. */
+  async deleteTopic(topic: string): Promise<void> {
+    const queues = this.#topics.get(topic) ?? 0;
+    const names =
+      this.#o.queueType === 'stream'
+        ? Array.from({ length: queues }, (_, q) => streamQueue(topic, q))
+        : this.#groups
+            .of(topic)
+            .flatMap((g) => Array.from({ length: queues }, (_, q) => shardQueue(topic, g, q)));
+    await this.#conn.declare(async (ch) => {
+      for (const name of names) await ch.deleteQueue(name);
+    });
+    this.#groups.drop(topic);
+    this.#topics.delete(topic);
   }
 
   #queues(topic: string): number {
@@ -184,6 +249,21 @@ export class RabbitAdapter implements BrokerAdapter {
   }
 
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream {
+    if (this.#positions !== undefined) {
+      const reader: StreamConsumer = new StreamConsumer({
+        conn: this.#conn,
+        group,
+        topic,
+        queues: this.#queues(topic),
+        credit: o.credit,
+        start: o.from,
+        positions: this.#positions,
+        logger: this.#o.logger,
+        onClose: () => this.#readers.delete(reader),
+      });
+      this.#readers.add(reader);
+      return reader;
+    }
     const queues = Array.from({ length: this.#queues(topic) }, (_, q) => shardQueue(topic, group, q));
     return new GroupStream(this.#conn, topic, queues, {
       credit: o.credit,

@@ -11,6 +11,9 @@
  *  retry copy: mqgate.delay (mqgate-delay: r{ms}, key = the group's queue) --> mqgate.retry.{ms}ms
  *              (TTL {ms}) --expired--> default exchange --> that one queue of that one group
  *  past x-delivery-limit, or sent there: %DLQ%{group} (classic, lazy), one per group
+ *
+ *  queueType stream: mqgate.topics -- {topic}.{queue}.# --> {topic}.s{queue}, one stream per
+ *              queue index that every group reads by offset (offsets kept by mqgate)
  * ```
  * Dead-lettering out of quorum queues is at-least-once (`x-dead-letter-strategy`, which needs
  * `x-overflow: reject-publish`), so an expiring delay or a message past its delivery limit is
@@ -41,6 +44,11 @@ export function shardQueue(topic: string, group: string, queueId: number): strin
   if (Buffer.byteLength(name) <= 255) return name;
   const hash = createHash('sha256').update(group).digest('hex').slice(0, 32);
   return `${topic}.g${hash}.q${queueId}`;
+}
+
+/** A topic's stream for one queue index (`queueType: stream`): every group reads it by offset. */
+export function streamQueue(topic: string, queueId: number): string {
+  return `${topic}.s${queueId}`;
 }
 
 export function dlqQueue(group: string): string {
@@ -127,6 +135,23 @@ export async function declareGroup(
         ...(o.orderly ? { 'x-single-active-consumer': true } : {}),
         ...(o.expiresMs === undefined ? {} : { 'x-expires': o.expiresMs }),
       },
+    });
+    await ch.bindQueue(name, TOPICS_EXCHANGE, `${topic}.${q}.#`);
+  }
+}
+
+/** A topic's streams (`queueType: stream`), one per queue index, kept for `maxAge` (e.g. `3D`). */
+export async function declareStreams(
+  ch: Channel,
+  topic: string,
+  queues: number,
+  maxAge: string,
+): Promise<void> {
+  for (let q = 0; q < queues; q++) {
+    const name = streamQueue(topic, q);
+    await ch.assertQueue(name, {
+      durable: true,
+      arguments: { 'x-queue-type': 'stream', 'x-max-age': maxAge },
     });
     await ch.bindQueue(name, TOPICS_EXCHANGE, `${topic}.${q}.#`);
   }

@@ -231,7 +231,8 @@ export const BackendSchema = Type.Object(
     path: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'local-bare: its directory (default {dataDir}/backends/{name}).',
+        description:
+          'local-bare: its directory; rabbitmq: where it keeps files (stream offsets). Default {dataDir}/backends/{name}.',
       }),
     ),
     seek: Type.Boolean({
@@ -246,6 +247,17 @@ export const BackendSchema = Type.Object(
         sensitive: true,
       }),
     ),
+    queueType: Type.Union([Type.Literal('quorum'), Type.Literal('stream')], {
+      default: 'quorum',
+      description:
+        "rabbitmq: quorum (each group its own queues: RabbitMQ's retry, DLQ and orderly; no start position, no seek) or stream (a topic is streams every group reads by offset: start positions, replay and seek; retry, DLQ and orderly by the core).",
+    }),
+    streamMaxAge: Type.String({
+      default: '3D',
+      pattern: '^[0-9]+[YMDhms]$',
+      description:
+        "rabbitmq with queueType stream: how long the topic's streams keep messages (x-max-age: 3D, 72h, ...).",
+    }),
     confirmTimeoutMs: ms('rabbitmq: a send not confirmed by the broker within this fails', 10_000, 100),
     connectTimeoutMs: ms(
       'rabbitmq: how long a (re)connect is awaited before the backend counts as down',

@@ -368,8 +368,12 @@ export class Gateway {
     return this.topics.view(name);
   }
 
-  deleteTopic(name: string): boolean {
-    return this.topics.delete(name);
+  /** Deletes a topic; on a broker that can, its queues too (their messages with them). */
+  async deleteTopic(name: string): Promise<boolean> {
+    const remote = this.topics.remote(name);
+    if (!this.topics.delete(name)) return false;
+    await remote?.backend.adapter.deleteTopic?.(name);
+    return true;
   }
 
   listGroups(): GroupConfig[] {
@@ -421,10 +425,16 @@ export class Gateway {
     const at = indexedAt(m);
     if (at === undefined) return m;
     const seek = this.backends.get(at.backend)?.adapter.extras.seek;
-    if (seek !== undefined && at.queueOffset >= 0) {
-      const r = await seek.pull(at.topic, at.queueId, at.queueOffset, 1).catch(() => undefined);
-      const found = r?.messages[0];
-      if (found?.msgId === m.msgId) return found;
+    if (seek !== undefined) {
+      // where the broker gave no offset at the confirm, look from the message's born time on
+      const known = at.queueOffset >= 0;
+      const r = await (
+        known ? Promise.resolve(at.queueOffset) : seek.offsetAt(at.topic, at.queueId, m.bornTimestamp)
+      )
+        .then((offset) => seek.pull(at.topic, at.queueId, offset, known ? 1 : 64))
+        .catch(() => undefined);
+      const found = r?.messages.find((x) => x.msgId === m.msgId);
+      if (found !== undefined) return found;
     }
     return metadataOf(m);
   }

@@ -133,12 +133,15 @@ export function contractCases(name: string, adapter: () => BrokerAdapter, runId:
     it('contract - each native extra answers for what the primitives wrote (pop, seek, key query, transactions)', async () => {
       const { a, topic, group } = await fresh(1);
       const sent = [message(0, 1), message(0, 2)];
-      const [r0] = await a.send(topic, sent);
       const { pop, seek, keyQuery, transactions, deadLetter } = a.extras;
+      const before = seek === undefined ? 0 : ((await seek.queueOffsets(topic))[0]?.maxOffset ?? 0);
+      const [r0] = await a.send(topic, sent);
+      // a broker that does not tell the offset at the confirm answers -1 (RabbitMQ streams)
+      if (seek !== undefined && r0?.queueOffset !== -1) expect(r0?.queueOffset).toBe(before);
       if (seek !== undefined) {
-        const pulled = await seek.pull(topic, 0, r0?.queueOffset ?? 0, 2);
+        const pulled = await seek.pull(topic, 0, before, 2);
         expect(pulled.messages.map((m) => m.msgId)).toEqual(sent.map((m) => m.msgId));
-        expect((await seek.queueOffsets(topic))[0]?.maxOffset).toBe((r0?.queueOffset ?? 0) + 2);
+        expect((await seek.queueOffsets(topic))[0]?.maxOffset).toBe(before + 2);
         await seek.resetOffsets(group, topic, 'FIRST');
         expect((await seek.offsets(group, topic))[0]?.offset).toBe(0);
       }

@@ -34,6 +34,7 @@ export class Harness {
   readonly fixture: BackendFixture;
   #running: Running | undefined;
   #cases = 0;
+  readonly #topics: string[] = [];
 
   constructor(fixture: BackendFixture) {
     this.fixture = fixture;
@@ -86,6 +87,7 @@ export class Harness {
   async topic(name: string, queues = 4): Promise<string> {
     const t = `t-${this.runId}-${name}-${++this.#cases}`;
     await this.client.upsertTopic(t, { queues, backend: this.fixture.name });
+    this.#topics.push(t);
     return t;
   }
 
@@ -112,7 +114,10 @@ export class Harness {
     return this.#features;
   }
 
+  /** Deletes the topics the cases made (a broker drops their queues), then stops the gateway. */
   async stop(): Promise<void> {
+    if (this.#running !== undefined)
+      for (const t of this.#topics) await this.client.deleteTopic(t).catch(() => undefined);
     await this.#running?.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }

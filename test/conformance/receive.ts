@@ -1,5 +1,6 @@
 /** Sending and receiving helpers of the conformance suite (over the typed REST client). */
 import type { FilterInput, Message, MqgateClient, SendResult } from '../../src/client/index.js';
+import { MqgateClientError } from '../../src/client/index.js';
 import type { MessageInput } from '../../src/client/types.js';
 
 /** Sends n messages one after the other; answers each result with when it was sent. */
@@ -42,13 +43,21 @@ export async function receiveUntil(
   let last = Date.now();
   while (got.length < n && Date.now() < until) {
     if (o.stopWhenIdleMs !== undefined && Date.now() - last > o.stopWhenIdleMs) break;
-    const { messages } = await c.receive(group, {
-      topic,
-      maxMessages: Math.min(o.maxPerCall ?? 32, 32),
-      waitSeconds: 0.5,
-      ...(o.invisibleSeconds === undefined ? {} : { invisibleSeconds: o.invisibleSeconds }),
-      ...(o.filter === undefined ? {} : { filter: o.filter }),
-    });
+    const answer = await c
+      .receive(group, {
+        topic,
+        maxMessages: Math.min(o.maxPerCall ?? 32, 32),
+        waitSeconds: 0.5,
+        ...(o.invisibleSeconds === undefined ? {} : { invisibleSeconds: o.invisibleSeconds }),
+        ...(o.filter === undefined ? {} : { filter: o.filter }),
+      })
+      .catch(async (e: unknown) => {
+        // a consumer tries again while the backend comes back (503, retriable), as clients do
+        if (!(e instanceof MqgateClientError) || e.status !== 503) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+        return { messages: [] as Message[] };
+      });
+    const messages = answer.messages;
     if (messages.length > 0) last = Date.now();
     got.push(...messages);
     if (o.ack !== false && messages.length > 0)

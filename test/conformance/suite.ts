@@ -375,7 +375,13 @@ export async function conformanceSuite(fixture: BackendFixture): Promise<void> {
       });
       const seen = new Set(got.map((m) => m.msgId));
       expect([...confirmed].filter((id) => !seen.has(id))).toEqual([]);
-    }, 60_000);
+      // the cases after this one start from a backend that is up again
+      await waitFor(
+        async () =>
+          (await h.client.backends()).backends.find((b) => b.name === fixture.name)?.status === 'up',
+        30_000,
+      );
+    }, 90_000);
 
     contractCases(
       fixture.name,

@@ -1,7 +1,9 @@
 /**
  * RabbitMQ fault test: the broker is away for 10 s in the middle of a 30 s publish/consume run
  * through the gateway. No confirmed message is lost, sends during the outage fail at once
- * (503, never hang), and the push consumer resumes by itself.
+ * (503, never hang), and the push consumer resumes by itself; with store-and-forward on the
+ * topic's route, sends keep succeeding through the outage and everything arrives after it, in
+ * per-key order.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +14,7 @@ import { startServer } from '../../src/cli/serve.js';
 import { MqgateClient } from '../../src/client/index.js';
 import { merge, validateConfig } from '../../src/config/load.js';
 import { brokerOutage } from '../helpers/broker-outage.js';
-import { faultRun, lost } from '../helpers/fault-run.js';
+import { arrivalOrder, faultRun, lost } from '../helpers/fault-run.js';
 import { brokerAddress, uniqueName } from './brokers.js';
 
 describe('rabbitmq fault', () => {
@@ -29,6 +31,7 @@ describe('rabbitmq fault', () => {
             log: { level: 'error', pretty: false },
             gateway: {
               backends: { rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq') } },
+              routes: [{ topics: 't-*-saf-*', backend: 'rabbit', storeAndForward: true }],
               healthIntervalMs: 500,
             },
           },
@@ -68,5 +71,32 @@ describe('rabbitmq fault', () => {
     // deliveries after the outage: the consumer came back without help
     const last = [...run.confirmed.keys()].at(-1);
     expect(run.received.some((m) => m.msgId === last)).toBe(true);
+    await c.deleteTopic(topic);
   }, 120_000);
+
+  it('fault - with store-and-forward, sends succeed through the outage and all arrive after it in per-key order', async () => {
+    const c = new MqgateClient({ url: running.url });
+    const topic = uniqueName('fault-saf-q');
+    const group = uniqueName('fault-saf-g');
+    await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
+    await c.upsertGroup(group, { consumeFrom: 'LAST' });
+    await c.receive(group, { topic, waitSeconds: 0 });
+    const run = await faultRun({
+      url: running.url,
+      topic,
+      group,
+      seconds: 30,
+      outageAt: 10,
+      outage: () => brokerOutage('rabbitmq', 10),
+      drainMs: 40_000,
+    });
+    console.log(
+      `store-and-forward run: ${run.confirmed.size} confirmed, ${run.failed} failed, ${run.received.length} deliveries`,
+    );
+    expect(run.failed).toBe(0);
+    expect(lost(run)).toEqual([]);
+    for (const [key, seqs] of arrivalOrder(run)) expect(seqs, key).toEqual([...seqs].sort((x, y) => x - y));
+    expect((await c.backends()).backends.find((b) => b.name === 'rabbit')?.backlog?.messages).toBe(0);
+    await c.deleteTopic(topic);
+  }, 150_000);
 });

@@ -41,10 +41,23 @@ async function instance(id: string, port: number, peers: Record<string, string>)
 beforeAll(async () => {
   const [pa, pb] = (await freePorts(2)) as [number, number];
   const peers = { 'gw-a': `http://127.0.0.1:${pa}`, 'gw-b': `http://127.0.0.1:${pb}` };
-  [a, b] = await Promise.all([instance('gw-a', pa, peers), instance('gw-b', pb, peers)]);
+  const started = await Promise.allSettled([instance('gw-a', pa, peers), instance('gw-b', pb, peers)]);
+  for (const r of started)
+    if (r.status === 'fulfilled' && started.some((x) => x.status === 'rejected')) r.value.child.kill();
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  [a, b] = started.map((r) => (r as PromiseFulfilledResult<ServeProcess>).value) as [
+    ServeProcess,
+    ServeProcess,
+  ];
 });
 
+const topics: string[] = [];
+
 afterAll(async () => {
+  for (const p of [a, b])
+    for (const t of topics)
+      if (p !== undefined) await new MqgateClient({ url: p.url }).deleteTopic(t).catch(() => undefined);
   for (const p of [a, b]) p?.child.kill('SIGTERM');
   await Promise.all([a?.exited(), b?.exited()]);
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -58,6 +71,7 @@ describe('rabbitmq - two gateways in front of one broker', () => {
   async function shared(name: string): Promise<{ topic: string; group: string }> {
     const topic = uniqueName(name);
     const group = uniqueName(`${name}-g`);
+    topics.push(topic);
     for (const c of [ca(), cb()]) {
       await c.upsertTopic(topic, { queues: 4 });
       await c.upsertGroup(group, { consumeFrom: 'LAST' });

@@ -144,14 +144,14 @@ export const topicRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (base
         tags: ['topics'],
         summary: 'Delete a topic',
         description:
-          'Its stored messages stay until retention removes them. System topics cannot be deleted (403).',
+          "On the embedded log its stored messages stay until retention removes them; on a broker that can (RabbitMQ), the topic's queues are deleted with their messages. System topics cannot be deleted (403).",
         params: TopicParams,
         response: { 200: Deleted, ...errorResponses(404) },
       },
     },
     async (req) => {
       const name = req.params.topic;
-      if (!gateway.deleteTopic(name)) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${name}"`);
+      if (!(await gateway.deleteTopic(name))) throw new MqgateError('MQ_ERR_TOPIC_NOT_FOUND', `"${name}"`);
       return { name, deleted: true };
     },
   );

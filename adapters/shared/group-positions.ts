@@ -2,7 +2,8 @@ import path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../../src/broker/json-file.js';
 
 /**
- * The committed offsets of the bare backend's groups, as a broker keeps them: per group,
+ * The committed offsets of groups that a backend without offsets of its own keeps for them (the
+ * bare backend, RabbitMQ streams), as a broker keeps them: per group,
  * topic and queue, every message below the offset is done. Saved to `positions.json` (write,
  * fsync, rename) a moment after a change and on close: a crash can lose the last moment's
  * commits, which are delivered again (at least once, as a Kafka consumer group).
