@@ -31,27 +31,23 @@ import type { StoredMessage } from '../message/index.js';
 import { newMsgId } from '../message/index.js';
 import type { GetMessageResult } from '../store/index.js';
 import { bodySizeWithin } from '../message/bytes.js';
-import type { BrokerAdapter } from '../../adapters/index.js';
 import type { BackendInfo, SendListener } from './backends.js';
 import { Backends } from './backends.js';
 import { supportOf, unsupported } from './capabilities.js';
 import type { GatewaySubscription } from './contract.js';
 import { CorePop } from './core/core-pop.js';
-import { indexKey, indexedAt, metadataOf } from './core/key-index.js';
 import { RemoteConsume } from './core/remote-consume.js';
 import type { RemoteTopic } from './core/remote-producer.js';
 import { RemoteProducer } from './core/remote-producer.js';
-import { backloggedMessage } from './core/backlog-record.js';
 import { StoreAndForward } from './core/store-and-forward.js';
 import { toMessageJson } from './message-json.js';
 import type { TopicView } from './topics.js';
 import { GatewayTopics } from './topics.js';
+import { GatewayQueries } from './queries.js';
 import { TxCheckRouter } from './tx-check.js';
 
 export type { BackendInfo } from './backends.js';
 export type { TopicView } from './topics.js';
-
-const NO_EMULATION: ReadonlySet<string> = new Set();
 
 /** RocketMQ's batch limit: at most this many messages in one batch send. */
 export const MAX_BATCH = 1024;
@@ -75,6 +71,7 @@ export class Gateway {
   readonly #pop: CorePop;
   readonly #producer: RemoteProducer;
   readonly #consume: RemoteConsume;
+  readonly #queries: GatewayQueries;
   readonly #saf: StoreAndForward;
   #closed = false;
 
@@ -101,6 +98,7 @@ export class Gateway {
     });
     this.#producer = new RemoteProducer(broker, backends, (t) => this.topics.remote(t), this.#saf);
     this.#consume = new RemoteConsume(broker, this.#pop, log);
+    this.#queries = new GatewayQueries(broker, backends);
     broker.setForwarder(this.#producer.forwarder);
   }
 
@@ -393,9 +391,8 @@ export class Gateway {
   }
 
   /** By msgId: the gateway's log (local topics, and the core's index of other backends'). */
-  async getMessage(msgId: string): Promise<StoredMessage | undefined> {
-    const m = await this.broker.getMessage(msgId);
-    return m === undefined ? undefined : this.#indexed(m);
+  getMessage(msgId: string): Promise<StoredMessage | undefined> {
+    return this.#queries.getMessage(msgId);
   }
 
   queryByKey(
@@ -403,79 +400,16 @@ export class Gateway {
     key: string,
     o: { begin?: number; end?: number; max?: number } = {},
   ): Promise<StoredMessage[]> {
-    const r = this.#remote(topic);
-    if (r === undefined) return this.broker.queryByKey(topic, key, o);
-    const s = supportOf(r.backend.caps, 'keyQuery', r.emulate);
-    const native = r.backend.adapter.extras.keyQuery;
-    if (s.support === 'native' && native !== undefined) return native.byKey(topic, key, o);
-    if (s.support === 'none') throw unsupported('keyQuery', r.backend.name, s.how);
-    const k = indexKey(topic, key);
-    return this.broker.store
-      .queryByKey(k.topic, k.key, o)
-      .then((found) => Promise.all(found.map((m) => this.#indexed(m))));
+    return this.#queries.queryByKey(topic, this.#remote(topic), key, o);
   }
 
-  /**
-   * A record of the core's key index as its message: read from its backend where it can seek.
-   * A message still in a store-and-forward backlog is answered from there.
-   */
-  async #indexed(m: StoredMessage): Promise<StoredMessage> {
-    const waiting = backloggedMessage(m);
-    if (waiting !== undefined) return waiting;
-    const at = indexedAt(m);
-    if (at === undefined) return m;
-    const seek = this.backends.get(at.backend)?.adapter.extras.seek;
-    if (seek !== undefined) {
-      // where the broker gave no offset at the confirm, look from the message's born time on
-      const known = at.queueOffset >= 0;
-      const r = await (
-        known ? Promise.resolve(at.queueOffset) : seek.offsetAt(at.topic, at.queueId, m.bornTimestamp)
-      )
-        .then((offset) => seek.pull(at.topic, at.queueId, offset, known ? 1 : 64))
-        .catch(() => undefined);
-      const found = r?.messages.find((x) => x.msgId === m.msgId);
-      if (found !== undefined) return found;
-    }
-    return metadataOf(m);
+  /** A group's dead letters, in the core's log and in the backends' own DLQs. */
+  deadLetters(group: string, o: { offset?: number; max?: number } = {}): Promise<StoredMessage[]> {
+    return this.#queries.deadLetters(group, o);
   }
 
-  /**
-   * A group's dead letters: those the core keeps in the log, then those of each backend with a
-   * DLQ of its own (a group may consume topics of several backends), paged over all of them.
-   */
-  async deadLetters(group: string, o: { offset?: number; max?: number } = {}): Promise<StoredMessage[]> {
-    const offset = o.offset ?? 0;
-    const max = o.max ?? 32;
-    const all = await this.broker.deadLetters(group, { offset: 0, max: offset + max });
-    for (const dlq of this.#nativeDeadLetters()) {
-      if (all.length >= offset + max) break;
-      const more = await dlq.list(group, { offset: 0, max: offset + max - all.length }).catch(() => []);
-      all.push(...more);
-    }
-    return all.slice(offset, offset + max);
-  }
-
-  async resendDeadLetter(group: string, msgId: string): Promise<SendResult> {
-    try {
-      return await this.broker.resendDeadLetter(group, msgId);
-    } catch (e) {
-      if (!(e instanceof MqgateError) || e.code !== 'MQ_ERR_MSG_NOT_FOUND') throw e;
-      for (const dlq of this.#nativeDeadLetters())
-        if ((await dlq.list(group, { max: 10_000 }).catch(() => [])).some((m) => m.msgId === msgId))
-          return dlq.resend(group, msgId);
-      throw e;
-    }
-  }
-
-  /** The dead-letter queues of the backends that keep them themselves. */
-  #nativeDeadLetters(): NonNullable<BrokerAdapter['extras']['deadLetter']>[] {
-    return this.backends
-      .list()
-      .filter(
-        (b) =>
-          !b.local && b.status === 'up' && supportOf(b.caps, 'deadLetter', NO_EMULATION).support === 'native',
-      )
-      .flatMap((b) => (b.adapter.extras.deadLetter === undefined ? [] : [b.adapter.extras.deadLetter]));
+  resendDeadLetter(group: string, msgId: string): Promise<SendResult> {
+    return this.#queries.resendDeadLetter(group, msgId);
   }
 
   // ---------------------------------------------------------------- observability
