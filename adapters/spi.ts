@@ -9,9 +9,8 @@
  *    try can succeed (the broker is down, a confirm timed out).
  * 2. send() writes each message to the queue index it names (never one of its own choosing)
  *    and resolves only once the broker confirmed every one; a rejection means none may be
- *    counted as sent. Calls come concurrently: pipeline them, never one confirm at a time.
- *    A batch's messages for one queue are written in the batch's order (store-and-forward
- *    sends a backlog on in batches and relies on it).
+ *    counted as sent. Calls come concurrently: pipeline them, never one confirm at a time; a
+ *    batch keeps its order per queue (store-and-forward relies on it).
  * 3. A delivery stream never has more than `credit` deliveries unsettled; one queue's
  *    deliveries come in that queue's order. Settling twice is harmless (answers false).
  * 4. An unsettled delivery is never lost: release(), closing the stream, a broker restart or a
@@ -75,7 +74,7 @@ export interface Delivery {
   readonly message: StoredMessage;
   readonly deliveryAttempt: number; // 1 first; higher where the broker counts redeliveries
   ack(): Promise<boolean>; // done: the broker forgets it for this group
-  /** Where `retry` is native: a copy comes back after the delay level, or goes to the group's DLQ. */
+  // where `retry` is native: a copy comes back after the delay level, or goes to the group's DLQ
   nack(o?: { delayLevel?: number; deadLetter?: boolean }): Promise<boolean>;
   release(): Promise<boolean>; // back to the broker, delivered again soon
 }
@@ -87,9 +86,9 @@ export interface DeliveryStream extends AsyncIterable<Delivery>, AsyncDisposable
 
 export interface ConsumeOptions {
   readonly credit: number;
-  /** Where a new group starts (only where `startPosition` is native; else the broker's default). */
+  // each only where its feature is native: where a new group starts, one in flight per queue,
+  // the subscription's filter
   readonly from?: core.OffsetTarget | undefined;
-  /** Only where the feature is native: one in flight per queue, a filter applied by the broker. */
   readonly orderly?: boolean | undefined;
   readonly filter?: core.FilterSpec | undefined;
 }
@@ -98,6 +97,9 @@ type Client = { clientId?: string }; // a broadcasting consumer's own offsets
 type Handle = { receiptHandle: string; invisibleUntil: number };
 type Resolved = { transactionId: string; state: string };
 type Range = { begin?: number; end?: number; max?: number };
+
+/** `member`: one broadcasting consumer's own group; `filter`, `orderly`: where native. */
+export type GroupOptions = { orderly?: boolean; member?: boolean; filter?: core.FilterSpec | undefined };
 
 /** What an adapter does itself, by feature (rule 5); `delayLevels`, `timers`: see OutboundMessage. */
 export interface Extras {
@@ -132,27 +134,25 @@ export interface Extras {
   };
 }
 
-/** `version`: the broker's own, where it tells (some features depend on it: see capabilities). */
+/** `version`: the broker's own, where it tells (some features depend on it). */
 export type Health = {
   readonly status: 'up' | 'down';
-  readonly lastError?: string | undefined;
-  readonly version?: string | undefined;
+  readonly lastError?: string;
+  readonly version?: string;
 };
 
 /** A broker behind the gateway. */
 export interface BrokerAdapter {
-  /** `local`, `local-bare`, `rabbitmq`, ... */
-  readonly type: string;
+  readonly type: string; // `local`, `local-bare`, `rabbitmq`, ...
   readonly extras: Extras;
   capabilities(): Capabilities;
   connect(): Promise<void>;
   close(): Promise<void>;
   health(): Health;
-  /** Idempotent; queues only grow. */
-  ensureTopic(topic: string, queues: number): Promise<void>;
-  /** Idempotent; before a group's first consume. `member`: one broadcasting consumer's own group. */
-  ensureGroup(group: string, topic: string, o?: { orderly?: boolean; member?: boolean }): Promise<void>;
-  /** Optional: removes what the broker keeps for a topic (its queues and the groups' queues of it). */
+  ensureTopic(topic: string, queues: number): Promise<void>; // idempotent; queues only grow
+  /** Idempotent; before a group's first consume and when its subscription (`filter`) changes. */
+  ensureGroup(group: string, topic: string, o?: GroupOptions): Promise<void>;
+  /** Optional: removes what the broker keeps for a topic (its queues, the groups' queues of it). */
   deleteTopic?(topic: string): Promise<void>;
   send(topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]>;
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream;

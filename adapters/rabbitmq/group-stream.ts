@@ -25,6 +25,8 @@ export interface GroupStreamOptions {
   readonly releaseAfterMs: number;
   /** The broker's retry: a copy after the delay level, or to the DLQ; resolves once it is written. */
   readonly sendBack: (m: StoredMessage, o: { delayLevel?: number; deadLetter?: boolean }) => Promise<void>;
+  /** A delivery it refuses is done for the group (acked) and never handed out. */
+  readonly accept?: ((m: StoredMessage) => boolean) | undefined;
   readonly logger: Logger;
 }
 
@@ -89,6 +91,7 @@ export class GroupStream implements DeliveryStream {
         await ch.consume(q, (msg) => {
           if (msg === null)
             this.#o.logger.warn({ queue: q }, 'RabbitMQ cancelled the consumer (queue deleted?)');
+          else if (this.#o.accept !== undefined && !this.#o.accept(decode(this.#topic, msg))) ch.ack(msg);
           else this.#arrived({ msg, gen, at: Date.now(), out: false });
         });
     } catch (err) {

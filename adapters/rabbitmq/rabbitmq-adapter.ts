@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { retryMessage } from '../../src/broker/index.js';
+import { TagFilter, retryMessage } from '../../src/broker/index.js';
 import { MqgateError } from '../../src/errors.js';
 import type { StoredMessage } from '../../src/message/message.js';
 import type {
@@ -20,6 +20,7 @@ import type {
   ConsumeOptions,
   DeliveryStream,
   Extras,
+  GroupOptions,
   Health,
   OutboundMessage,
   SendReceipt,
@@ -38,12 +39,21 @@ import {
   declareDelay,
   declareGroup,
   declareStreams,
+  rebindGroup,
   delaySelector,
   routingKey,
   shardQueue,
   streamQueue,
 } from './topology.js';
-import { GroupBook } from './group-book.js';
+import type { Binding } from './group-book.js';
+import { GroupBook, sameBinding } from './group-book.js';
+
+/** The tags a group's queues are bound for, by its subscription. */
+function bindingFor(filter: GroupOptions['filter']): Binding {
+  if (filter?.type !== 'TAG') return '*';
+  const tags = new TagFilter(filter.expression).tags;
+  return tags.size === 0 ? '*' : [...tags];
+}
 
 export interface RabbitOptions {
   readonly name: string;
@@ -135,6 +145,9 @@ export class RabbitAdapter implements BrokerAdapter {
         ),
         deadLetter: native('%DLQ%{group} queue; RabbitMQ dead-letters there past x-delivery-limit too'),
         orderly: native('single active consumer on each queue of the group, prefetch 1'),
+        tagFilter: native(
+          "the group's queues bound by tag ({topic}.{queue}.{tag}); what a changed subscription finds queued is skipped at delivery",
+        ),
         startPosition: none(
           "a group's quorum queues take what is sent from its first receive or subscribe on; RabbitMQ keeps no log of them (queueType: stream does)",
         ),
@@ -168,20 +181,28 @@ export class RabbitAdapter implements BrokerAdapter {
     this.#topics.set(topic, queues);
   }
 
-  async ensureGroup(
-    group: string,
-    topic: string,
-    o: { orderly?: boolean; member?: boolean } = {},
-  ): Promise<void> {
+  async ensureGroup(group: string, topic: string, o: GroupOptions = {}): Promise<void> {
     const queues = this.#queues(topic);
-    this.#groups.add(topic, group);
-    await this.#conn.declare((ch) =>
-      declareGroup(ch, group, topic, queues, {
-        deliveryLimit: this.#o.deliveryLimit,
-        orderly: o.orderly === true,
-        expiresMs: o.member === true ? this.#o.memberExpiresMs : undefined,
-      }),
-    );
+    if (this.#o.queueType === 'stream') return; // every group reads the topic's streams
+    const had = this.#groups.binding(topic, group);
+    const want = bindingFor(o.filter);
+    await this.#conn.declare(async (ch) => {
+      await declareGroup(
+        ch,
+        group,
+        topic,
+        queues,
+        {
+          deliveryLimit: this.#o.deliveryLimit,
+          orderly: o.orderly === true,
+          expiresMs: o.member === true ? this.#o.memberExpiresMs : undefined,
+        },
+        want,
+      );
+      // a changed subscription: the old tags' bindings go (the new ones are there already)
+      if (!sameBinding(had, want)) await rebindGroup(ch, group, topic, queues, had, want);
+    });
+    this.#groups.set(topic, group, want);
   }
 
   /** Deletes the topic's streams, or the queues of every group this gateway made for it. */
@@ -264,14 +285,22 @@ export class RabbitAdapter implements BrokerAdapter {
       this.#readers.add(reader);
       return reader;
     }
-    const queues = Array.from({ length: this.#queues(topic) }, (_, q) => shardQueue(topic, group, q));
-    return new GroupStream(this.#conn, topic, queues, {
-      credit: o.credit,
-      orderly: o.orderly === true,
-      releaseAfterMs: this.#o.releaseAfterMs,
-      sendBack: (m, x) => this.#sendBack(group, topic, m, x),
-      logger: this.#o.logger,
-    });
+    const tags = o.filter?.type === 'TAG' ? new TagFilter(o.filter.expression) : undefined;
+    return new GroupStream(
+      this.#conn,
+      topic,
+      Array.from({ length: this.#queues(topic) }, (_, q) => shardQueue(topic, group, q)),
+      {
+        credit: o.credit,
+        orderly: o.orderly === true,
+        releaseAfterMs: this.#o.releaseAfterMs,
+        sendBack: (m, x) => this.#sendBack(group, topic, m, x),
+        // the queues are bound for the group's tags (ensureGroup); what was queued under an
+        // earlier subscription is skipped (acked) at delivery
+        accept: tags === undefined || tags.tags.size === 0 ? undefined : (m) => tags.matchMessage(m),
+        logger: this.#o.logger,
+      },
+    );
   }
 
   /** The broker's retry of a failed message: a copy back to the group's queue after the delay, or to its DLQ. */

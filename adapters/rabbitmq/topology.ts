@@ -28,6 +28,11 @@ export const DELAY_EXCHANGE = 'mqgate.delay';
 /** Messages no group's queue took: the newest are kept for a look, then dropped (drop-head). */
 const UNROUTED_MAX = 10_000;
 
+/** The binding keys of one queue of a group: every message, or its tags' (see routingKey). */
+export function bindingKeys(topic: string, queueId: number, tags: '*' | readonly string[]): string[] {
+  return tags === '*' ? [`${topic}.${queueId}.#`] : tags.map((t) => routingKey(topic, queueId, t));
+}
+
 /** The routing key of a message: topic, queue index, tag (a word without dots or wildcards). */
 export function routingKey(topic: string, queueId: number, tag: string | undefined): string {
   return `${topic}.${queueId}.${tagWord(tag)}`;
@@ -112,13 +117,14 @@ export interface ShardOptions {
   readonly expiresMs?: number | undefined;
 }
 
-/** A group's queues on a topic, bound by queue index, and its DLQ. */
+/** A group's queues on a topic, bound by queue index (and its tags), and its DLQ. */
 export async function declareGroup(
   ch: Channel,
   group: string,
   topic: string,
   queues: number,
   o: ShardOptions,
+  tags: '*' | readonly string[],
 ): Promise<void> {
   const dlq = dlqQueue(group);
   await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-mode': 'lazy' } });
@@ -136,7 +142,25 @@ export async function declareGroup(
         ...(o.expiresMs === undefined ? {} : { 'x-expires': o.expiresMs }),
       },
     });
-    await ch.bindQueue(name, TOPICS_EXCHANGE, `${topic}.${q}.#`);
+    for (const key of bindingKeys(topic, q, tags)) await ch.bindQueue(name, TOPICS_EXCHANGE, key);
+  }
+}
+
+/** Binds a group's queues for other tags: the new keys first, then the old ones go. */
+export async function rebindGroup(
+  ch: Channel,
+  group: string,
+  topic: string,
+  queues: number,
+  from: '*' | readonly string[],
+  to: '*' | readonly string[],
+): Promise<void> {
+  for (let q = 0; q < queues; q++) {
+    const name = shardQueue(topic, group, q);
+    const keep = new Set(bindingKeys(topic, q, to));
+    for (const key of keep) await ch.bindQueue(name, TOPICS_EXCHANGE, key);
+    for (const key of bindingKeys(topic, q, from))
+      if (!keep.has(key)) await ch.unbindQueue(name, TOPICS_EXCHANGE, key);
   }
 }
 

@@ -15,7 +15,7 @@ import type {
   ReceivedMessage,
 } from '../../broker/index.js';
 import { ConsumeMode, compileFilter, exhausted, retryLevel } from '../../broker/index.js';
-import type { CompiledFilter } from '../../broker/index.js';
+import type { CompiledFilter, FilterSpec } from '../../broker/index.js';
 import { MqgateError } from '../../errors.js';
 import type { Backend } from '../backends.js';
 import { supportOf, unsupported } from '../capabilities.js';
@@ -37,7 +37,10 @@ export class CorePop {
   readonly #journal: PopJournal;
   readonly #credit: number;
   readonly #log: Logger;
-  readonly #lanes = new Map<string, { lane: PopLane; group: string; topic: string; duties: CoreDuties }>();
+  readonly #lanes = new Map<
+    string,
+    { lane: PopLane; group: string; topic: string; duties: CoreDuties; subscription: string }
+  >();
   readonly #filters = new Map<string, CompiledFilter>();
 
   constructor(o: { broker: Broker; dataDir: string; credit: number; log: Logger }) {
@@ -49,13 +52,27 @@ export class CorePop {
 
   /**
    * The lane of a group on a topic; opened on first use. `member`: a broadcasting consumer,
-   * which the broker sees as a group of its own.
+   * which the broker sees as a group of its own. `filter`: the subscription, when the broker
+   * filters (by tag) itself; a changed one opens the lane anew (what was out comes again).
    */
-  async lane(b: Backend, g: GroupConfig, topic: string, duties: CoreDuties, member = ''): Promise<PopLane> {
+  async lane(
+    b: Backend,
+    g: GroupConfig,
+    topic: string,
+    duties: CoreDuties,
+    member = '',
+    filter?: FilterSpec,
+  ): Promise<PopLane> {
     const group = member === '' ? g.name : `${g.name}%${member}`;
     const key = `${b.name}\u0001${group}\u0001${topic}`;
+    const brokerFilter = duties.filter || filter?.type !== 'TAG' ? undefined : filter;
+    const subscription = brokerFilter?.expression ?? '*';
     const known = this.#lanes.get(key);
-    if (known !== undefined) return known.lane;
+    if (known !== undefined && known.subscription === subscription) return known.lane;
+    if (known !== undefined) {
+      this.#lanes.delete(key);
+      await known.lane.close();
+    }
     const from =
       g.consumeFrom === 'TIMESTAMP' ? (g.consumeTimestamp ?? Date.now() - 1_800_000) : g.consumeFrom;
     const start = supportOf(b.caps, 'startPosition', NO_EMULATION);
@@ -69,22 +86,24 @@ export class CorePop {
     await b.adapter.ensureGroup(group, topic, {
       orderly: !duties.orderly && g.orderly,
       member: member !== '',
+      filter: brokerFilter,
     });
     const again = this.#lanes.get(key);
-    if (again !== undefined) return again.lane;
+    if (again !== undefined && again.subscription === subscription) return again.lane;
     const lane = new PopLane({
       key,
       stream: b.adapter.consume(group, topic, {
         credit: this.#credit,
         from,
         orderly: !duties.orderly && g.orderly,
+        filter: brokerFilter,
       }),
       journal: this.#journal,
       log: this.#log,
       orderly: duties.orderly && g.orderly,
       onExpired: (l, h) => void this.#expired(l, g.name, topic, h, duties),
     });
-    this.#lanes.set(key, { lane, group: g.name, topic, duties });
+    this.#lanes.set(key, { lane, group: g.name, topic, duties, subscription });
     return lane;
   }
 
@@ -98,7 +117,7 @@ export class CorePop {
     const max = o.maxMessages ?? 32;
     const invisibleMs = o.invisibleMs ?? this.#broker.options.defaultInvisibleMs;
     const filter = duties.filter && o.filter !== undefined ? this.#compiled(o.filter) : undefined;
-    const lane = await this.lane(b, this.#group(group), o.topic, duties);
+    const lane = await this.lane(b, this.#group(group), o.topic, duties, '', o.filter);
     const deadline = Date.now() + (o.waitMs ?? 0);
     for (;;) {
       const out = await this.#broker.receiveRetries(group, o); // checks the request, too

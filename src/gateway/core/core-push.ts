@@ -95,7 +95,14 @@ export class CoreSubscription implements GatewaySubscription {
 
   async #run(): Promise<void> {
     const laneGroup = this.#member === '' ? this.group : `${this.group}%${this.#member}`;
-    const lane = await this.#pop.lane(this.#b, this.#g, this.topic, this.#duties, this.#member);
+    const lane = await this.#pop.lane(
+      this.#b,
+      this.#g,
+      this.topic,
+      this.#duties,
+      this.#member,
+      this.#o.filter,
+    );
     const filter =
       this.#duties.filter && this.#o.filter !== undefined ? this.#pop.compiled(this.#o.filter) : undefined;
     while (!this.#closed) {
