@@ -144,6 +144,8 @@ export function contractCases(name: string, adapter: () => BrokerAdapter, runId:
         expect((await seek.queueOffsets(topic))[0]?.maxOffset).toBe(before + 2);
         await seek.resetOffsets(group, topic, 'FIRST');
         expect((await seek.offsets(group, topic))[0]?.offset).toBe(0);
+        expect(await seek.offsetAt(topic, 0, (sent[0]?.bornTimestamp ?? 0) - 60_000)).toBe(before);
+        expect(await seek.offsetAt(topic, 0, Date.now() + 60_000)).toBe(before + 2);
       }
       if (keyQuery !== undefined) {
         expect((await keyQuery.byMsgId(sent[0]?.msgId ?? ''))?.body.toString()).toBe('spi 1');
@@ -164,6 +166,21 @@ export function contractCases(name: string, adapter: () => BrokerAdapter, runId:
         expect((await transactions.rollback(q.transactionId)).state).toBe('ROLLBACK');
       }
       if (deadLetter !== undefined) expect(await deadLetter.list(group, {})).toEqual([]);
+    });
+
+    it('contract - deleteTopic (where an adapter has it) takes the topic and what its groups held with it', async () => {
+      const { a, topic, group } = await fresh(1);
+      if (a.deleteTopic === undefined) return; // optional: the broker keeps the topic (the embedded logs)
+      await a.send(topic, [message(0, 1)]);
+      await a.deleteTopic(topic);
+      await a.ensureTopic(topic, 1);
+      await a.ensureGroup(group, topic);
+      const stream = a.consume(group, topic, { credit: 10, from: 'FIRST' });
+      try {
+        expect(await next(stream, 1, 1000)).toEqual([]);
+      } finally {
+        await stream.close();
+      }
     });
 
     it("contract - closing a stream gives back what is unsettled: the group's next stream gets it", async () => {
