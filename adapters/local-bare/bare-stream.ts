@@ -133,14 +133,7 @@ export class BareStream implements DeliveryStream {
   }
 
   #acked(q: QueueState, m: StoredMessage): void {
-    q.attempts.delete(m.queueOffset);
-    if (m.queueOffset !== q.committed) {
-      q.ackedAhead.add(m.queueOffset);
-      return;
-    }
-    q.committed++;
-    while (q.ackedAhead.delete(q.committed)) q.committed++;
-    this.#src.positions().set(this.#group, this.#topic, m.queueId, q.committed);
+    if (q.ack(m.queueOffset)) this.#src.positions().set(this.#group, this.#topic, m.queueId, q.committed);
   }
 
   async close(): Promise<void> {

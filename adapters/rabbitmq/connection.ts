@@ -8,6 +8,7 @@ import type { Channel, ChannelModel, ConfirmChannel, RecoveringChannelModel } fr
 import { connect } from 'amqplib';
 import type { Logger } from 'pino';
 import { MqgateError } from '../../src/errors.js';
+import { withTimeout } from '../../src/with-timeout.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareBase } from './topology.js';
 
@@ -51,7 +52,7 @@ export class RabbitConnection {
           maxDelay: 2000,
           waitForConnect: false,
           setup: (model: ChannelModel) =>
-            withTimeout(this.#setup(model), this.#o.connectTimeoutMs * 2, 'setup'),
+            withTimeout(this.#setup(model), this.#o.connectTimeoutMs * 2, 'no set-up'),
         },
       });
       this.#recovering.on('connect', (model: ChannelModel) => this.#connected(model));
@@ -213,23 +214,6 @@ export class RabbitConnection {
     this.publisher.detach('closed');
     await r?.close();
   }
-}
-
-/** `p`, or a rejection after `ms` (the recovery then closes that connection and tries again). */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 /**

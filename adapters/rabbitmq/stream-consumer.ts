@@ -196,14 +196,7 @@ export class StreamConsumer implements DeliveryStream {
   }
 
   #acked(q: QueueState, m: StoredMessage): void {
-    q.attempts.delete(m.queueOffset);
-    if (m.queueOffset !== q.committed) {
-      q.ackedAhead.add(m.queueOffset);
-      return;
-    }
-    q.committed++;
-    while (q.ackedAhead.delete(q.committed)) q.committed++;
-    this.#o.positions.set(this.#o.group, this.#o.topic, m.queueId, q.committed);
+    if (q.ack(m.queueOffset)) this.#o.positions.set(this.#o.group, this.#o.topic, m.queueId, q.committed);
   }
 
   /** Deliveries out and not settled. */

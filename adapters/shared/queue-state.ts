@@ -26,4 +26,16 @@ export class QueueState {
     this.redo.length = 0;
     this.attempts.clear();
   }
+
+  /** An ack of `offset`: answers whether the committed offset moved (over the contiguous acked prefix). */
+  ack(offset: number): boolean {
+    this.attempts.delete(offset);
+    if (offset !== this.committed) {
+      this.ackedAhead.add(offset);
+      return false;
+    }
+    this.committed++;
+    while (this.ackedAhead.delete(this.committed)) this.committed++;
+    return true;
+  }
 }

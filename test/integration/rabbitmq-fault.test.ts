@@ -5,56 +5,42 @@
  * topic's route, sends keep succeeding through the outage and everything arrives after it, in
  * per-key order.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Running } from '../../src/cli/serve.js';
-import { startServer } from '../../src/cli/serve.js';
 import { MqgateClient } from '../../src/client/index.js';
-import { merge, validateConfig } from '../../src/config/load.js';
+import type { RabbitGateway } from '../helpers/rabbit-gateway.js';
+import { startRabbitGateway } from '../helpers/rabbit-gateway.js';
 import { brokerOutage } from '../helpers/broker-outage.js';
 import { arrivalOrder, faultRun, lost } from '../helpers/fault-run.js';
-import { brokerAddress, uniqueName } from './brokers.js';
+import { uniqueName } from './brokers.js';
 
 describe('rabbitmq fault', () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-rabbit-fault-'));
-  let running: Running;
+  let gw: RabbitGateway;
 
   beforeAll(async () => {
-    running = await startServer(
-      validateConfig(
-        merge(
-          {
-            server: { host: '127.0.0.1', port: 0 },
-            store: { dataDir },
-            log: { level: 'error', pretty: false },
-            gateway: {
-              backends: { rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq') } },
-              routes: [{ topics: 't-*-saf-*', backend: 'rabbit', storeAndForward: true }],
-              healthIntervalMs: 500,
-            },
-          },
-          {},
-        ),
-      ),
+    gw = await startRabbitGateway(
+      {
+        gateway: {
+          routes: [{ topics: 't-*-saf-*', backend: 'rabbit', storeAndForward: true }],
+          healthIntervalMs: 500,
+        },
+      },
+      {},
     );
   });
 
   afterAll(async () => {
-    await running?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await gw?.stop();
   });
 
   it('fault - RabbitMQ away for 10 s of a 30 s run: no confirmed message lost, sends fail fast, the consumer resumes', async () => {
-    const c = new MqgateClient({ url: running.url });
+    const c = new MqgateClient({ url: gw.running.url });
     const topic = uniqueName('fault');
     const group = uniqueName('fault-g');
     await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
     await c.upsertGroup(group, { consumeFrom: 'LAST' });
     await c.receive(group, { topic, waitSeconds: 0 }); // the group's queues exist from here on
     const run = await faultRun({
-      url: running.url,
+      url: gw.running.url,
       topic,
       group,
       seconds: 30,
@@ -75,14 +61,14 @@ describe('rabbitmq fault', () => {
   }, 120_000);
 
   it('fault - with store-and-forward, sends succeed through the outage and all arrive after it in per-key order', async () => {
-    const c = new MqgateClient({ url: running.url });
+    const c = new MqgateClient({ url: gw.running.url });
     const topic = uniqueName('fault-saf-q');
     const group = uniqueName('fault-saf-g');
     await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
     await c.upsertGroup(group, { consumeFrom: 'LAST' });
     await c.receive(group, { topic, waitSeconds: 0 });
     const run = await faultRun({
-      url: running.url,
+      url: gw.running.url,
       topic,
       group,
       seconds: 30,

@@ -3,48 +3,25 @@
  * back what it held for `releaseAfterMs` first; the core's POP keeps the message's handle and
  * invisible time across that redelivery, and an ack with the first handle still settles it.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Running } from '../../src/cli/serve.js';
-import { startServer } from '../../src/cli/serve.js';
 import { MqgateClient } from '../../src/client/index.js';
-import { merge, validateConfig } from '../../src/config/load.js';
-import { brokerAddress, sleep, uniqueName } from './brokers.js';
+import type { RabbitGateway } from '../helpers/rabbit-gateway.js';
+import { startRabbitGateway } from '../helpers/rabbit-gateway.js';
+import { sleep, uniqueName } from './brokers.js';
 
 describe('rabbitmq release before consumer_timeout', () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-rabbit-release-'));
-  let running: Running;
+  let gw: RabbitGateway;
 
   beforeAll(async () => {
-    running = await startServer(
-      validateConfig(
-        merge(
-          {
-            server: { host: '127.0.0.1', port: 0 },
-            store: { dataDir },
-            log: { level: 'error', pretty: false },
-            broker: { minInvisibleMs: 100 },
-            gateway: {
-              backends: {
-                rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq'), releaseAfterMs: 1000 },
-              },
-            },
-          },
-          {},
-        ),
-      ),
-    );
+    gw = await startRabbitGateway({ broker: { minInvisibleMs: 100 } }, { releaseAfterMs: 1000 });
   });
 
   afterAll(async () => {
-    await running?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await gw?.stop();
   });
 
   it('release - a delivery held past releaseAfterMs comes again under the same handle; the ack settles it', async () => {
-    const c = new MqgateClient({ url: running.url });
+    const c = new MqgateClient({ url: gw.running.url });
     const topic = uniqueName('release');
     const group = uniqueName('release-g');
     await c.upsertTopic(topic, { queues: 1, backend: 'rabbit' });

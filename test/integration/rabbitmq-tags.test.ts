@@ -3,49 +3,28 @@
  * bound for those, so other messages never reach its queues (they are not transferred to be
  * dropped); a changed subscription rebinds, and what it finds queued under the old one is skipped.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardingQueue } from '../../src/broker/index.js';
-import type { Running } from '../../src/cli/serve.js';
-import { startServer } from '../../src/cli/serve.js';
 import { MqgateClient } from '../../src/client/index.js';
-import { merge, validateConfig } from '../../src/config/load.js';
+import type { RabbitGateway } from '../helpers/rabbit-gateway.js';
+import { startRabbitGateway } from '../helpers/rabbit-gateway.js';
 import { brokerAddress, uniqueName } from './brokers.js';
 
 describe('rabbitmq tag routing', () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-rabbit-tags-'));
-  let running: Running;
+  let gw: RabbitGateway;
   let amqp: ChannelModel;
 
   beforeAll(async () => {
     amqp = await connect(brokerAddress('rabbitmq'));
-    running = await startServer(
-      validateConfig(
-        merge(
-          {
-            server: { host: '127.0.0.1', port: 0 },
-            store: { dataDir },
-            log: { level: 'error', pretty: false },
-            // a lane holds one message per queue: the rest waits, countable, in RabbitMQ
-            gateway: {
-              backends: { rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq') } },
-              popCredit: 1,
-            },
-          },
-          {},
-        ),
-      ),
-    );
+    // a lane holds one message per queue: the rest waits, countable, in RabbitMQ
+    gw = await startRabbitGateway({ gateway: { popCredit: 1 } });
   });
 
   afterAll(async () => {
-    await running?.stop();
+    await gw?.stop();
     await amqp?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** Messages waiting in a group's RabbitMQ queue of one queue index. */
@@ -59,7 +38,7 @@ describe('rabbitmq tag routing', () => {
   }
 
   it('tags - other tags never reach the queues of a group that takes only some; a new subscription rebinds', async () => {
-    const c = new MqgateClient({ url: running.url });
+    const c = new MqgateClient({ url: gw.running.url });
     const topic = uniqueName('tags');
     const only = uniqueName('tags-a');
     const all = uniqueName('tags-all');

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from '../../with-timeout.js';
 import { MqgateError } from '../../errors.js';
 import { recordBodyView } from '../../message/codec.js';
 import type { MessageInput, StoredMessage } from '../../message/message.js';
@@ -470,20 +471,4 @@ function halfFrom(m: MessageInput, r: Appended): HalfMessage {
     reconsumeTimes: m.reconsumeTimes ?? 0,
     preparedTransactionOffset: 0,
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
