@@ -9,7 +9,9 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export function startBenchServer(mode: 'bare' | 'ws-bare' | 'mqgate'): Promise<BenchServer> {
+export function startBenchServer(
+  mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq',
+): Promise<BenchServer> {
   // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
   // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
   const args = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
