@@ -179,6 +179,7 @@ export class RabbitBench {
 
   private constructor(model: ChannelModel) {
     this.model = model;
+    model.on('error', (err: Error) => console.error(`RabbitMQ: ${err.message}`));
   }
 
   static async open(url: string): Promise<RabbitBench> {
@@ -252,13 +253,17 @@ export class RabbitBench {
     }
   }
 
+  /** Deletes what the run made; what cannot be deleted now (the broker went away) is named. */
   async close(): Promise<void> {
     try {
       await this.drop([...this.#queues]);
       const ch = await this.#channel();
       for (const x of this.#exchanges) await ch.deleteExchange(x);
+      this.#exchanges.clear();
+    } catch (e) {
+      console.error(`could not delete ${[...this.#queues, ...this.#exchanges].join(', ')}: ${String(e)}`);
     } finally {
-      await this.model.close();
+      await this.model.close().catch(() => {});
     }
   }
 }

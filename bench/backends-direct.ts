@@ -55,6 +55,8 @@ export class DirectSide {
     const pub = await connect(settings.url);
     const ch = await pub.createConfirmChannel();
     const sub = await connect(settings.url);
+    // a lost connection fails the publishes under way (their confirms) and ends the run there
+    for (const e of [pub, ch, sub]) e.on('error', (err: Error) => console.error(`direct: ${err.message}`));
     return new DirectSide(rabbit, exchange, pub, ch, sub);
   }
 
@@ -64,7 +66,11 @@ export class DirectSide {
 
   #publish(name: string, body: Buffer, confirmed: (err: unknown) => void): void {
     const key = `${name}.${this.#next++ % settings.queues}.TagA`;
-    this.#ch.publish(this.#exchange, key, body, { persistent: true, mandatory: true }, confirmed);
+    try {
+      this.#ch.publish(this.#exchange, key, body, { persistent: true, mandatory: true }, confirmed);
+    } catch (e) {
+      setImmediate(() => confirmed(e)); // the channel is closed
+    }
   }
 
   /** Publishes of `size` messages each, `limit` messages in all (unbounded by default). */
@@ -108,6 +114,7 @@ export class DirectSide {
   /** A consumer channel on the queues, prefetch split over them, acking each delivery. */
   async #consumer(queues: readonly string[], onMessage: (m: ConsumeMessage, ack: () => void) => void) {
     const ch = await this.#sub.createChannel();
+    ch.on('error', (err: Error) => console.error(`direct consumer: ${err.message}`));
     await ch.prefetch(Math.max(1, Math.ceil(settings.credit / queues.length)), false);
     for (const q of queues)
       await ch.consume(q, (m) => {
@@ -174,7 +181,7 @@ export class DirectSide {
   }
 
   async close(): Promise<void> {
-    await this.#pub.close();
-    await this.#sub.close();
+    await this.#pub.close().catch(() => {});
+    await this.#sub.close().catch(() => {});
   }
 }

@@ -29,11 +29,16 @@ export function startBenchServer(
       const m = /READY (\S+)/.exec(buf);
       if (m === null) return;
       child.removeAllListeners('exit');
+      // a bench that dies of an error takes its server with it
+      const orphaned = (): boolean => child.kill('SIGTERM');
+      process.once('exit', orphaned);
       resolve({
         url: m[1] as string,
         child,
         stop: () =>
           new Promise<void>((done) => {
+            process.off('exit', orphaned);
+            if (child.exitCode !== null || child.signalCode !== null) return done();
             child.once('exit', () => done());
             child.kill('SIGTERM');
           }),
