@@ -29,6 +29,8 @@ export const settings = {
   credit: positive('BENCH_CREDIT', 256),
   rate: positive('BENCH_RATE', 2000),
   rateSeconds: positive('BENCH_RATE_SECONDS', 5),
+  /** The latency runs start at the full rate on new queues: a longer warm-up than the throughput runs. */
+  rateWarmupSeconds: positive('BENCH_RATE_WARMUP_SECONDS', 2),
   only: (process.env.BENCH_ONLY ?? 'send,batch,consume,latency').split(','),
 };
 
@@ -54,27 +56,44 @@ export interface Flow {
   readonly failed: number;
 }
 
+/** A publish that has not settled after this long ends the run (a broker blocked or gone). */
+const STALL_MS = 15_000;
+
 /**
  * Keeps `window` publishes in flight: each settled one starts the next. Timed: runs
  * `warmupMs`, measures the confirmed messages over `measureMs`, then starts no more. Otherwise
- * runs until `start` answers false. Resolves once every publish started has settled.
+ * runs until `start` answers false. Resolves once every publish started has settled; rejects
+ * when none settled for STALL_MS, or when nothing at all was confirmed.
  */
 export function keepInFlight(
   window: number,
   start: Starter,
   timing?: { warmupMs: number; measureMs: number },
 ): Promise<Flow> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let inFlight = 0;
     let confirmed = 0;
     let failed = 0;
     let open = true;
     let rate = NaN;
+    let lastSettled = performance.now();
+    const watchdog = setInterval(() => {
+      if (inFlight === 0 || performance.now() - lastSettled < STALL_MS) return;
+      clearInterval(watchdog);
+      open = false;
+      reject(
+        new Error(`no publish settled for ${STALL_MS} ms (${inFlight} under way): is the broker blocked?`),
+      );
+    }, 1000);
     const settled = (): void => {
-      if (!open && inFlight === 0) resolve({ rate, confirmed, failed });
+      if (open || inFlight > 0) return;
+      clearInterval(watchdog);
+      if (confirmed === 0) reject(new Error(`no publish was confirmed (${failed} failed)`));
+      else resolve({ rate, confirmed, failed });
     };
     const done = (n: number, ok: boolean): void => {
       inFlight--;
+      lastSettled = performance.now();
       if (ok) confirmed += n;
       else failed += n;
       fill();
@@ -166,6 +185,13 @@ export async function until(
   }
 }
 
+/** Says on stderr when RabbitMQ blocks a connection (a resource alarm) or it fails. */
+export function watchConnection(name: string, model: ChannelModel): void {
+  model.on('error', (err: Error) => console.error(`${name}: ${err.message}`));
+  model.on('blocked', (why: string) => console.error(`${name}: RabbitMQ blocks publishing (${why})`));
+  model.on('unblocked', () => console.error(`${name}: RabbitMQ takes publishes again`));
+}
+
 /**
  * The run's own view of RabbitMQ: declares the quorum queues a figure counts in, counts what
  * arrived, and deletes at the end every queue and exchange of the run (the gateway's group
@@ -179,7 +205,7 @@ export class RabbitBench {
 
   private constructor(model: ChannelModel) {
     this.model = model;
-    model.on('error', (err: Error) => console.error(`RabbitMQ: ${err.message}`));
+    watchConnection('bench', model);
   }
 
   static async open(url: string): Promise<RabbitBench> {

@@ -22,6 +22,7 @@ import {
   sleep,
   timedBody,
   until,
+  watchConnection,
 } from './backends-common.js';
 
 const timing = () => ({ warmupMs: settings.warmupSeconds * 1000, measureMs: settings.seconds * 1000 });
@@ -56,7 +57,9 @@ export class DirectSide {
     const ch = await pub.createConfirmChannel();
     const sub = await connect(settings.url);
     // a lost connection fails the publishes under way (their confirms) and ends the run there
-    for (const e of [pub, ch, sub]) e.on('error', (err: Error) => console.error(`direct: ${err.message}`));
+    watchConnection('direct publisher', pub);
+    watchConnection('direct consumer', sub);
+    ch.on('error', (err: Error) => console.error(`direct publisher: ${err.message}`));
     return new DirectSide(rabbit, exchange, pub, ch, sub);
   }
 
@@ -156,14 +159,14 @@ export class DirectSide {
       rec.record(parseFloat(m.content.toString('latin1', 0, 24)));
       ack();
     });
-    const total = Math.round(settings.rate * (settings.warmupSeconds + settings.rateSeconds));
+    const total = Math.round(settings.rate * (settings.rateWarmupSeconds + settings.rateSeconds));
     let settled = 0;
     let failed = 0;
     const confirmed = (err: unknown): void => {
       settled++;
       if (err !== null && err !== undefined) failed++;
     };
-    rec.from = performance.now() + settings.warmupSeconds * 1000;
+    rec.from = performance.now() + settings.rateWarmupSeconds * 1000;
     await paced(settings.rate, total, () =>
       this.#publish(name, Buffer.from(timedBody(performance.now())), confirmed),
     );

@@ -239,9 +239,9 @@ export class GatewaySide {
       if (data.indexOf('"op":"result"') >= 0) results++;
       else if (errors++ === 0) console.error(`mqgate: ${data.toString()}`);
     });
-    const total = Math.round(settings.rate * (settings.warmupSeconds + settings.rateSeconds));
+    const total = Math.round(settings.rate * (settings.rateWarmupSeconds + settings.rateSeconds));
     const head = `{"op":"publish","topic":"${topic}","message":{"tag":"TagA","body":"`;
-    rec.from = performance.now() + settings.warmupSeconds * 1000;
+    rec.from = performance.now() + settings.rateWarmupSeconds * 1000;
     await paced(settings.rate, total, (i) => pub.send(`${head}${timedBody(performance.now())}"},"id":${i}}`));
     await until(
       'mqgate latency',

@@ -8,7 +8,7 @@
  *   publishing the same batches (a batch done once all its confirms came)
  * - consumption of a backlog of MESSAGES: push over WebSocket with CREDIT, ack each, vs an
  *   amqplib consumer with the same prefetch (split over the queues), ack each
- * - publish -> deliver at RATE msgs/s (open loop, RATE_SECONDS after WARMUP_SECONDS not
+ * - publish -> deliver at RATE msgs/s (open loop, RATE_SECONDS after RATE_WARMUP_SECONDS not
  *   measured), the send time in the body: p50/p99/max with hdr-histogram-js
  *
  * The gateway runs in its own process (bench-server.ts, the node flags of `npm start`, ASYNC_FLUSH
@@ -26,8 +26,11 @@
  * Env: RABBITMQ_URL (amqp://guest:guest@127.0.0.1:5672), BENCH_SECONDS (4), BENCH_WARMUP_SECONDS
  * (1), BENCH_ROUNDS (3), BENCH_QUEUES (4), BENCH_CONNECTIONS (64), BENCH_BATCH (500),
  * BENCH_BATCH_WINDOW (4), BENCH_MESSAGES (40000), BENCH_CREDIT (256), BENCH_RATE (2000),
- * BENCH_RATE_SECONDS (5), BENCH_ONLY (send,batch,consume,latency), BENCH_SERVER_ARGS (node flags
- * for the gateway, e.g. "--cpu-prof --cpu-prof-dir=prof").
+ * BENCH_RATE_SECONDS (5), BENCH_RATE_WARMUP_SECONDS (2), BENCH_ONLY (send,batch,consume,latency),
+ * BENCH_SERVER_ARGS (node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=prof").
+ *
+ * The run wants the broker to itself: a broker restart meanwhile (the fault tests stop and start
+ * the test bed's RabbitMQ) ends it with an error naming what it could not delete.
  */
 import type { BenchServer } from './bench-server.js';
 import { startBenchServer } from './bench-server.js';
