@@ -105,12 +105,11 @@ export class GatewaySide {
   }
 
   /** The run's group on a new topic: its queues are made at its first receive. */
-  async #grouped(topic: string): Promise<string[]> {
+  async #grouped(topic: string): Promise<void> {
     await this.#topic(topic);
     await this.#rest('POST', `/v1/groups/${this.#group}/receive`, { topic, maxMessages: 1 });
-    const queues = Array.from({ length: settings.queues }, (_, i) => shardQueue(topic, this.#group, i));
-    this.#rabbit.adopt(queues);
-    return queues;
+    // deleted at the end of the run, once the gateway (which consumes them) is gone
+    this.#rabbit.adopt(Array.from({ length: settings.queues }, (_, i) => shardQueue(topic, this.#group, i)));
   }
 
   #socket(): Promise<WebSocket> {
