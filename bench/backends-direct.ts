@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { connect } from 'amqplib';
-import type { Latency, RabbitBench, Starter } from './backends-common.js';
+import type { Latency, Starter } from './backends-common.js';
 import {
   BODY,
   LatencyRecorder,
@@ -22,8 +22,9 @@ import {
   sleep,
   timedBody,
   until,
-  watchConnection,
 } from './backends-common.js';
+import type { RabbitBench } from './backends-rabbit.js';
+import { watchConnection } from './backends-rabbit.js';
 
 const timing = () => ({ warmupMs: settings.warmupSeconds * 1000, measureMs: settings.seconds * 1000 });
 

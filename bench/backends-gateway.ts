@@ -14,7 +14,8 @@ import type { Socket } from 'node:net';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import { TOPICS_EXCHANGE, dlqQueue, shardQueue } from '../adapters/rabbitmq/topology.js';
-import type { Latency, RabbitBench, Starter } from './backends-common.js';
+import type { Latency, Starter } from './backends-common.js';
+import type { RabbitBench } from './backends-rabbit.js';
 import {
   BODY,
   LatencyRecorder,

@@ -35,7 +35,8 @@
 import type { BenchServer } from './bench-server.js';
 import { startBenchServer } from './bench-server.js';
 import type { Latency } from './backends-common.js';
-import { RabbitBench, runId, settings } from './backends-common.js';
+import { runId, settings } from './backends-common.js';
+import { RabbitBench } from './backends-rabbit.js';
 import { DirectSide } from './backends-direct.js';
 import { GatewaySide } from './backends-gateway.js';
 
