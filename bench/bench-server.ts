@@ -9,7 +9,9 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export function startBenchServer(mode: 'bare' | 'ws-bare' | 'mqgate'): Promise<BenchServer> {
+export function startBenchServer(
+  mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq',
+): Promise<BenchServer> {
   // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
   // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
   const args = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
@@ -27,11 +29,16 @@ export function startBenchServer(mode: 'bare' | 'ws-bare' | 'mqgate'): Promise<B
       const m = /READY (\S+)/.exec(buf);
       if (m === null) return;
       child.removeAllListeners('exit');
+      // a bench that dies of an error takes its server with it
+      const orphaned = (): boolean => child.kill('SIGTERM');
+      process.once('exit', orphaned);
       resolve({
         url: m[1] as string,
         child,
         stop: () =>
           new Promise<void>((done) => {
+            process.off('exit', orphaned);
+            if (child.exitCode !== null || child.signalCode !== null) return done();
             child.once('exit', () => done());
             child.kill('SIGTERM');
           }),

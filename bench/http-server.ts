@@ -3,7 +3,9 @@
  * does not share its event loop: `bare` is a fastify app with one POST route that parses the
  * JSON body and answers 200 (the HTTP baseline), `ws-bare` a plain ws server answering each
  * frame with a result frame (the WebSocket baseline), `mqgate` the gateway (embedded log,
- * ASYNC_FLUSH, metrics on, auth off). Prints `READY <url>` and runs until killed.
+ * ASYNC_FLUSH, metrics on, auth off), `mqgate-rabbitmq` the same gateway with a backend
+ * `rabbitmq` on RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672). Prints `READY <url>`
+ * and runs until killed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,18 @@ if (mode === 'ws-bare') {
     server: { host: '127.0.0.1', port: 0 },
     store: { dataDir, flushDiskType: 'ASYNC_FLUSH' },
     log: { level: 'warn', pretty: false },
+    ...(mode === 'mqgate-rabbitmq'
+      ? {
+          gateway: {
+            backends: {
+              rabbitmq: {
+                type: 'rabbitmq',
+                url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+              },
+            },
+          },
+        }
+      : {}),
   });
   const running = await startServer(config);
   console.log(`READY ${running.url}`);

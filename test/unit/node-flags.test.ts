@@ -7,6 +7,8 @@ describe('cli', () => {
     const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
     for (const f of SERVE_NODE_FLAGS) expect(pkg.scripts.start).toContain(`node ${f}`);
     expect(fs.readFileSync('bench/bench-server.ts', 'utf8')).toContain('...SERVE_NODE_FLAGS');
+    // bench:backends keeps its amqplib baseline in the bench process itself
+    for (const f of SERVE_NODE_FLAGS) expect(pkg.scripts['bench:backends']).toContain(`node ${f}`);
   });
 
   it('node flags - missing ones are found in argv and NODE_OPTIONS, either spelling', () => {

@@ -1,0 +1,258 @@
+/**
+ * bench/backends' mqgate side: the gateway in its own process (bench-server.ts) with a backend
+ * `rabbitmq`, each topic put on it with `PUT /v1/topics/{t}` (BENCH_QUEUES queues). The load
+ * comes from the bench process: autocannon for REST sends, WebSocket clients for publishBatch,
+ * push and the latency run.
+ *
+ * Sends are counted in quorum queues the run binds to mqgate's exchange exactly as a group's
+ * queues are bound (no consumer on them, so RabbitMQ's count is exact); consumption and latency
+ * go through a real consumer group, made at a receive before anything is sent to it (on
+ * RabbitMQ a group's queues take messages from its first receive or subscribe on).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
+import autocannon from 'autocannon';
+import { WebSocket } from 'ws';
+import { TOPICS_EXCHANGE, dlqQueue, shardQueue } from '../adapters/rabbitmq/topology.js';
+import type { Latency, Starter } from './backends-common.js';
+import type { RabbitBench } from './backends-rabbit.js';
+import {
+  BODY,
+  LatencyRecorder,
+  checkArrived,
+  keepInFlight,
+  paced,
+  runId,
+  settings,
+  sleep,
+  timedBody,
+  until,
+} from './backends-common.js';
+
+const HANDLE = '"receiptHandle":"';
+const BODY_AT = '"body":"';
+const ONE = `{"body":"${BODY}","tag":"TagA"}`;
+
+/** Sends on `ws` with the frames of one tick corked into one write (as bench/ws does). */
+function corked(ws: WebSocket): (text: string) => void {
+  const socket = (ws as unknown as { _socket: Socket })._socket;
+  let held = false;
+  return (text) => {
+    if (!held) {
+      held = true;
+      socket.cork();
+      process.nextTick(() => {
+        held = false;
+        socket.uncork();
+      });
+    }
+    ws.send(text);
+  };
+}
+
+/** Acks the delivery of a message frame; false for any other frame. */
+function ackDelivery(data: Buffer, send: (text: string) => void): boolean {
+  const h = data.indexOf(HANDLE);
+  if (h < 0) {
+    if (data.indexOf('"op":"error"') >= 0) console.error(`mqgate: ${data.toString()}`);
+    return false;
+  }
+  const from = h + HANDLE.length;
+  send(`{"op":"ack","receiptHandle":"${data.toString('latin1', from, data.indexOf(34, from))}"}`);
+  return true;
+}
+
+export class GatewaySide {
+  readonly #url: string;
+  readonly #rabbit: RabbitBench;
+  readonly #group = `bench-${runId}`;
+
+  private constructor(url: string, rabbit: RabbitBench) {
+    this.#url = url;
+    this.#rabbit = rabbit;
+  }
+
+  /** Checks the gateway's backend is up and makes the run's consumer group. */
+  static async open(url: string, rabbit: RabbitBench): Promise<GatewaySide> {
+    const side = new GatewaySide(url, rabbit);
+    const { backends } = (await side.#rest('GET', '/v1/backends')) as {
+      backends: { name: string; status: string }[];
+    };
+    const b = backends.find((x) => x.name === 'rabbitmq');
+    if (b?.status !== 'up') throw new Error(`the gateway's rabbitmq backend is ${b?.status ?? 'missing'}`);
+    await side.#rest('PUT', `/v1/groups/${side.#group}`, { consumeFrom: 'LAST' });
+    rabbit.adopt([dlqQueue(side.#group)]);
+    return side;
+  }
+
+  async #rest(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${this.#url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  async #topic(topic: string): Promise<void> {
+    await this.#rest('PUT', `/v1/topics/${topic}`, { backend: 'rabbitmq', queues: settings.queues });
+  }
+
+  /** Quorum queues that take what is sent to `topic`, bound as the adapter binds a group's. */
+  async #counting(topic: string): Promise<string[]> {
+    await this.#topic(topic);
+    return this.#rabbit.quorumQueues(`bench.${runId}.${topic}`, TOPICS_EXCHANGE, (i) => `${topic}.${i}.#`);
+  }
+
+  /** The run's group on a new topic: its queues are made at its first receive. */
+  async #grouped(topic: string): Promise<void> {
+    await this.#topic(topic);
+    await this.#rest('POST', `/v1/groups/${this.#group}/receive`, { topic, maxMessages: 1 });
+    // deleted at the end of the run, once the gateway (which consumes them) is gone
+    this.#rabbit.adopt(Array.from({ length: settings.queues }, (_, i) => shardQueue(topic, this.#group, i)));
+  }
+
+  #socket(): Promise<WebSocket> {
+    const ws = new WebSocket(`${this.#url.replace(/^http/, 'ws')}/v1/ws`, { perMessageDeflate: false });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  }
+
+  /** REST single sends from CONNECTIONS keep-alive connections (autocannon): msgs/s. */
+  async sends(topic: string): Promise<number> {
+    const queues = await this.#counting(topic);
+    const o = {
+      url: `${this.#url}/v1/topics/${topic}/messages`,
+      method: 'POST' as const,
+      body: ONE,
+      headers: { 'content-type': 'application/json' },
+      connections: settings.connections,
+    };
+    const warm = await autocannon({ ...o, duration: settings.warmupSeconds });
+    const r = await autocannon({ ...o, duration: settings.seconds });
+    const bad = warm.non2xx + warm.errors + r.non2xx + r.errors;
+    if (bad > 0) throw new Error(`mqgate REST sends: ${bad} errors or non-2xx answers`);
+    const ok = warm['2xx'] + r['2xx'];
+    // a request under way when autocannon stops is sent, its answer not counted
+    const unanswered = warm.requests.sent + r.requests.sent - ok;
+    checkArrived('mqgate REST sends', await this.#rabbit.countUntil(queues, ok), ok, unanswered);
+    await this.#rabbit.drop(queues);
+    return r['2xx'] / r.duration;
+  }
+
+  /** publishBatch frames of up to BATCH messages on one socket, `limit` messages in all. */
+  #batches(ws: WebSocket, topic: string, limit = Infinity): Starter {
+    const heads = new Map<number, string>();
+    const head = (n: number): string => {
+      let h = heads.get(n);
+      if (h === undefined) {
+        h = `{"op":"publishBatch","topic":"${topic}","messages":[${Array<string>(n).fill(ONE).join(',')}],"id":`;
+        heads.set(n, h);
+      }
+      return h;
+    };
+    const waiting = new Map<number, { n: number; done: (n: number, ok: boolean) => void }>();
+    ws.on('message', (data: Buffer) => {
+      const m = /^\{"id":(\d+),"op":"(\w+)"/.exec(data.toString('latin1', 0, 40));
+      const w = m === null ? undefined : waiting.get(Number(m[1]));
+      if (m === null || w === undefined) return void console.error(`mqgate: ${data.toString()}`);
+      waiting.delete(Number(m[1]));
+      if (m[2] !== 'result') console.error(`mqgate: ${data.toString()}`);
+      w.done(w.n, m[2] === 'result');
+    });
+    let started = 0;
+    let id = 0;
+    return (done) => {
+      const n = Math.min(settings.batch, limit - started);
+      if (n <= 0) return false;
+      started += n;
+      waiting.set(++id, { n, done });
+      ws.send(`${head(n)}${id}}`);
+      return true;
+    };
+  }
+
+  /** WebSocket publishBatch, BATCH_WINDOW frames in flight on one socket: msgs/s. */
+  async batches(topic: string): Promise<number> {
+    const queues = await this.#counting(topic);
+    const ws = await this.#socket();
+    const timing = { warmupMs: settings.warmupSeconds * 1000, measureMs: settings.seconds * 1000 };
+    const f = await keepInFlight(settings.batchWindow, this.#batches(ws, topic), timing);
+    ws.close();
+    if (f.failed > 0) throw new Error(`mqgate publishBatch: ${f.failed} messages refused`);
+    checkArrived('mqgate publishBatch', await this.#rabbit.countUntil(queues, f.confirmed), f.confirmed);
+    await this.#rabbit.drop(queues);
+    return f.rate;
+  }
+
+  /** `expected` messages sent to the group first, then pushed over a WebSocket with CREDIT: msgs/s. */
+  async consume(topic: string, expected: number): Promise<number> {
+    await this.#grouped(topic);
+    const filler = await this.#socket();
+    const fill = await keepInFlight(settings.batchWindow, this.#batches(filler, topic, expected));
+    filler.close();
+    if (fill.failed > 0) throw new Error(`mqgate consume: ${fill.failed} of the backlog refused`);
+    const ws = await this.#socket();
+    const send = corked(ws);
+    let n = 0;
+    let last = 0;
+    ws.on('message', (data: Buffer) => {
+      if (ackDelivery(data, send) && ++n === expected) last = performance.now();
+    });
+    const t0 = performance.now();
+    ws.send(JSON.stringify({ id: 's', op: 'subscribe', group: this.#group, topic, credit: settings.credit }));
+    await until(
+      'mqgate push',
+      () => n >= expected,
+      () => n,
+    );
+    await sleep(300); // a duplicate would show now
+    ws.close();
+    checkArrived('mqgate push', n, expected);
+    return expected / ((last - t0) / 1000);
+  }
+
+  /** Publish (WebSocket, one a frame) -> push (WebSocket, CREDIT) at RATE msgs/s, open loop. */
+  async latency(topic: string): Promise<Latency> {
+    await this.#grouped(topic);
+    const rec = new LatencyRecorder();
+    const sub = await this.#socket();
+    const ack = corked(sub);
+    let subscribed = false;
+    sub.on('message', (data: Buffer) => {
+      if (ackDelivery(data, ack)) {
+        const b = data.indexOf(BODY_AT) + BODY_AT.length;
+        rec.record(parseFloat(data.toString('latin1', b, b + 24)));
+      } else if (data.indexOf('"op":"ok"') >= 0) subscribed = true;
+    });
+    sub.send(
+      JSON.stringify({ id: 's', op: 'subscribe', group: this.#group, topic, credit: settings.credit }),
+    );
+    await until('the subscription', () => subscribed);
+    const pub = await this.#socket();
+    let results = 0;
+    let errors = 0;
+    pub.on('message', (data: Buffer) => {
+      if (data.indexOf('"op":"result"') >= 0) results++;
+      else if (errors++ === 0) console.error(`mqgate: ${data.toString()}`);
+    });
+    const total = Math.round(settings.rate * (settings.rateWarmupSeconds + settings.rateSeconds));
+    const head = `{"op":"publish","topic":"${topic}","message":{"tag":"TagA","body":"`;
+    rec.from = performance.now() + settings.rateWarmupSeconds * 1000;
+    await paced(settings.rate, total, (i) => pub.send(`${head}${timedBody(performance.now())}"},"id":${i}}`));
+    await until(
+      'mqgate latency',
+      () => rec.received >= total && results + errors >= total,
+      () => rec.received + results,
+    );
+    await sleep(200);
+    pub.close();
+    sub.close();
+    if (errors > 0) throw new Error(`mqgate latency: ${errors} publishes refused`);
+    checkArrived('mqgate latency', rec.received, total);
+    return rec.summary();
+  }
+}
