@@ -47,6 +47,9 @@ export class RabbitConnection {
       this.#recovering = await connect(withHeartbeat(this.#o.url), {
         // a handshake that never ends (a broker still starting) is an attempt that failed
         timeout: this.#o.connectTimeoutMs,
+        // frames go out at once: with Nagle's algorithm a confirm or ack waits for the next one
+        // (publish -> deliver p50 21 ms against 5-11 ms without it, bench/backends)
+        noDelay: true,
         recovery: {
           initialDelay: 200,
           maxDelay: 2000,
@@ -160,6 +163,11 @@ export class RabbitConnection {
   /** The server's version, e.g. `3.10.8` (empty before the first connection). */
   get serverVersion(): string {
     return this.#version;
+  }
+
+  /** Whether `model` is the connection in use (not one lost since). */
+  isCurrent(model: ChannelModel): boolean {
+    return this.#model === model;
   }
 
   /** The current connection, or the 503 a caller answers while it is down. */

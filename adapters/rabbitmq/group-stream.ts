@@ -30,6 +30,9 @@ export interface GroupStreamOptions {
   readonly logger: Logger;
 }
 
+/** How long a stream waits before it subscribes again after a refusal or a cancel. */
+const RESUBSCRIBE_MS = 1000;
+
 interface Received {
   readonly msg: ConsumeMessage;
   readonly gen: number;
@@ -39,6 +42,7 @@ interface Received {
 
 export class GroupStream implements DeliveryStream {
   readonly #topic: string;
+  readonly #conn: RabbitConnection;
   readonly #queues: readonly string[];
   readonly #o: GroupStreamOptions;
   readonly #out = new HandOff<Delivery>();
@@ -57,6 +61,7 @@ export class GroupStream implements DeliveryStream {
 
   constructor(conn: RabbitConnection, topic: string, queues: readonly string[], o: GroupStreamOptions) {
     this.#topic = topic;
+    this.#conn = conn;
     this.#queues = queues;
     this.#o = o;
     this.#offUp = conn.onUp((model) => void this.#subscribe(model));
@@ -74,13 +79,18 @@ export class GroupStream implements DeliveryStream {
     this.#held.clear();
     this.#waiting = [];
     this.#unsettled = 0;
+    const old = this.#ch;
+    this.#ch = undefined;
+    await old?.close().catch(() => {}); // what it held goes back to the queues
     try {
       const ch = await model.createChannel();
       ch.on('error', (err: Error) =>
         this.#o.logger.warn({ err, topic: this.#topic }, 'consumer channel closed'),
       );
       ch.on('close', () => {
-        if (this.#ch === ch) this.#ch = undefined;
+        if (this.#ch !== ch) return;
+        this.#ch = undefined;
+        this.#again(model, gen); // closed by the broker, not with the connection: subscribe anew
       });
       if (this.#closed || gen !== this.#gen) return void (await ch.close().catch(() => {}));
       this.#ch = ch;
@@ -89,18 +99,27 @@ export class GroupStream implements DeliveryStream {
       await ch.prefetch(prefetch, false);
       for (const q of this.#queues)
         await ch.consume(q, (msg) => {
-          if (msg === null)
-            this.#o.logger.warn({ queue: q }, 'RabbitMQ cancelled the consumer (queue deleted?)');
-          else if (this.#o.accept !== undefined && !this.#o.accept(decode(this.#topic, msg))) ch.ack(msg);
+          if (msg === null) {
+            // the queue went away or moved (a broker restarting): subscribe anew in a moment
+            this.#o.logger.warn({ queue: q }, 'RabbitMQ cancelled the consumer; subscribing again');
+            this.#again(model, gen);
+          } else if (this.#o.accept !== undefined && !this.#o.accept(decode(this.#topic, msg))) ch.ack(msg);
           else this.#arrived({ msg, gen, at: Date.now(), out: false });
         });
     } catch (err) {
-      // the connection went meanwhile (its recovery calls again), or a queue is missing
-      this.#o.logger.warn(
-        { err, topic: this.#topic },
-        'could not subscribe; trying again on the next connection',
-      );
+      // the connection went meanwhile (its recovery calls again), or a queue is not there yet
+      // (quorum queues come back a moment after their broker): try again on this connection
+      this.#o.logger.warn({ err, topic: this.#topic }, 'could not subscribe; trying again');
+      this.#again(model, gen);
     }
+  }
+
+  /** Subscribes anew on `model` in a second, unless something newer happened meanwhile. */
+  #again(model: ChannelModel, gen: number): void {
+    setTimeout(() => {
+      if (this.#closed || gen !== this.#gen || !this.#conn.isCurrent(model)) return;
+      void this.#subscribe(model);
+    }, RESUBSCRIBE_MS).unref();
   }
 
   #arrived(r: Received): void {

@@ -82,6 +82,7 @@ export class RabbitAdapter implements BrokerAdapter {
   readonly extras: Extras;
   readonly #o: RabbitOptions;
   readonly #conn: RabbitConnection;
+  readonly #consumers: RabbitConnection;
   readonly #dlq: DeadLetters;
   readonly #topics = new Map<string, number>();
   /** Delay queues declared on the current connection (`d500`, `r10000`). */
@@ -94,13 +95,18 @@ export class RabbitAdapter implements BrokerAdapter {
 
   constructor(o: RabbitOptions) {
     this.#o = o;
-    this.#conn = new RabbitConnection({
-      url: o.url,
-      name: `rabbitmq backend "${o.name}"`,
-      confirmTimeoutMs: o.confirmTimeoutMs,
-      connectTimeoutMs: o.connectTimeoutMs,
-      logger: o.logger,
-    });
+    const connection = (role: string): RabbitConnection =>
+      new RabbitConnection({
+        url: o.url,
+        name: `rabbitmq backend "${o.name}"${role}`,
+        confirmTimeoutMs: o.confirmTimeoutMs,
+        connectTimeoutMs: o.connectTimeoutMs,
+        logger: o.logger,
+      });
+    // consumers on a connection of their own (RabbitMQ's advice): a publisher the broker slows
+    // down (flow control) never holds up deliveries and acks
+    this.#conn = connection('');
+    this.#consumers = connection(' (consumers)');
     this.#conn.onUp(() => (this.#delays = new Set()));
     this.#dlq = new DeadLetters(this.#conn);
     fs.mkdirSync(o.dir, { recursive: true });
@@ -109,7 +115,7 @@ export class RabbitAdapter implements BrokerAdapter {
       const positions = (this.#positions = new GroupPositions(o.dir));
       this.extras = {
         seek: streamSeek({
-          conn: this.#conn,
+          conn: this.#consumers,
           positions,
           queues: (t) => this.#queues(t),
           readers: (g, t) => [...this.#readers].filter((r) => r.group === g && r.topic === t),
@@ -158,19 +164,18 @@ export class RabbitAdapter implements BrokerAdapter {
   }
 
   connect(): Promise<void> {
-    return this.#conn.open();
+    return Promise.all([this.#conn.open(), this.#consumers.open()]).then(() => undefined);
   }
 
   async close(): Promise<void> {
     this.#positions?.save();
-    await this.#conn.close();
+    await Promise.all([this.#conn.close(), this.#consumers.close()]);
   }
 
   health(): Health {
     const version = this.#conn.serverVersion;
-    return this.#conn.up
-      ? { status: 'up', version }
-      : { status: 'down', lastError: this.#conn.lastError, version };
+    if (this.#conn.up && this.#consumers.up) return { status: 'up', version };
+    return { status: 'down', lastError: this.#conn.lastError ?? this.#consumers.lastError, version };
   }
 
   async ensureTopic(topic: string, queues: number): Promise<void> {
@@ -272,7 +277,7 @@ export class RabbitAdapter implements BrokerAdapter {
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream {
     if (this.#positions !== undefined) {
       const reader: StreamConsumer = new StreamConsumer({
-        conn: this.#conn,
+        conn: this.#consumers,
         group,
         topic,
         queues: this.#queues(topic),
@@ -287,7 +292,7 @@ export class RabbitAdapter implements BrokerAdapter {
     }
     const tags = o.filter?.type === 'TAG' ? new TagFilter(o.filter.expression) : undefined;
     return new GroupStream(
-      this.#conn,
+      this.#consumers,
       topic,
       Array.from({ length: this.#queues(topic) }, (_, q) => shardQueue(topic, group, q)),
       {

@@ -96,6 +96,11 @@ export class StreamConsumer implements DeliveryStream {
       const states = starts.map((offset) => new QueueState(offset ?? 0));
       const ch = await model.createChannel();
       ch.on('error', (err: Error) => this.#o.logger.warn({ err, topic }, 'stream consumer channel closed'));
+      ch.on('close', () => {
+        if (this.#ch !== ch) return;
+        this.#ch = undefined;
+        this.#again(model, gen); // closed by the broker, not with the connection: read anew
+      });
       if (this.#closed || gen !== this.#gen) return void (await ch.close().catch(() => {}));
       this.#ch = ch;
       this.#states = states;
@@ -106,7 +111,8 @@ export class StreamConsumer implements DeliveryStream {
         await ch.consume(
           streamQueue(topic, q),
           (msg) => {
-            if (msg === null || gen !== this.#gen) return;
+            if (msg === null) return this.#again(model, gen); // the stream went away or moved
+            if (gen !== this.#gen) return;
             const offset = streamOffset(msg);
             const m = decode(topic, msg, offset);
             if (fresh) {
@@ -137,8 +143,18 @@ export class StreamConsumer implements DeliveryStream {
         );
       }
     } catch (err) {
-      this.#o.logger.warn({ err, topic }, 'could not read the streams; trying again on the next connection');
+      // the connection went (its recovery calls again), or a stream is not back yet: try again
+      this.#o.logger.warn({ err, topic }, 'could not read the streams; trying again');
+      this.#again(model, gen);
     }
+  }
+
+  /** Reads anew on `model` in a second, unless something newer happened meanwhile. */
+  #again(model: ChannelModel, gen: number): void {
+    setTimeout(() => {
+      if (this.#closed || gen !== this.#gen || !this.#o.conn.isCurrent(model)) return;
+      void this.#subscribe(model);
+    }, 1000).unref();
   }
 
   #pump(): void {

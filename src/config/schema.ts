@@ -325,6 +325,11 @@ export const GatewaySchema = section('Backends and routes: where each topic live
     description: 'Where a topic no route names lives.',
   }),
   healthIntervalMs: ms('How often each backend is asked whether it is up', 5000, 100),
+  popIdleMs: ms(
+    "Emulated POP: a group's lane no receive took from for this long gives back what it read ahead (for the group's other consumers)",
+    30_000,
+    100,
+  ),
   popCredit: Type.Integer({
     minimum: 1,
     maximum: 100_000,

@@ -42,6 +42,8 @@ export interface GatewaySubscription extends AsyncIterable<GatewayDelivery> {
   readonly group: string;
   readonly topic: string;
   readonly credit: number;
+  /** Settles once the subscription takes messages (a broker's queues for the group exist). */
+  readonly ready?: Promise<void>;
   setCredit(n: number): void;
   heartbeat(): void;
   close(): void;

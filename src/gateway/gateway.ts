@@ -87,7 +87,13 @@ export class Gateway {
       toJson: (req) => toMessageJson(req.message),
     });
     broker.setTransactionChecker(this.txChecks.checker);
-    this.#pop = new CorePop({ broker, dataDir: config.store.dataDir, credit: config.gateway.popCredit, log });
+    this.#pop = new CorePop({
+      broker,
+      dataDir: config.store.dataDir,
+      credit: config.gateway.popCredit,
+      idleMs: config.gateway.popIdleMs,
+      log,
+    });
     this.#saf = new StoreAndForward({
       broker,
       backends,
@@ -96,9 +102,9 @@ export class Gateway {
       intervalMs: config.gateway.healthIntervalMs,
       deliver: (b, topic, batch) => this.#producer.deliver(b, topic, batch),
     });
-    this.#producer = new RemoteProducer(broker, backends, (t) => this.topics.remote(t), this.#saf);
+    this.#producer = new RemoteProducer(broker, backends, (t) => this.topics.remote(t), this.#saf, log);
     this.#consume = new RemoteConsume(broker, this.#pop, log);
-    this.#queries = new GatewayQueries(broker, backends);
+    this.#queries = new GatewayQueries(broker, backends, () => this.#producer.indexed());
     broker.setForwarder(this.#producer.forwarder);
   }
 

@@ -18,13 +18,17 @@ const NO_EMULATION: ReadonlySet<string> = new Set();
 export class GatewayQueries {
   readonly #broker: Broker;
   readonly #backends: Backends;
+  /** Resolves once the key index records of the sends answered so far are written. */
+  readonly #indexing: () => Promise<void>;
 
-  constructor(broker: Broker, backends: Backends) {
+  constructor(broker: Broker, backends: Backends, indexed: () => Promise<void>) {
     this.#broker = broker;
     this.#backends = backends;
+    this.#indexing = indexed;
   }
 
   async getMessage(msgId: string): Promise<StoredMessage | undefined> {
+    await this.#indexing();
     const m = await this.#broker.getMessage(msgId);
     return m === undefined ? undefined : this.#indexed(m);
   }
@@ -42,8 +46,8 @@ export class GatewayQueries {
     if (s.support === 'native' && native !== undefined) return native.byKey(topic, key, o);
     if (s.support === 'none') throw unsupported('keyQuery', r.backend.name, s.how);
     const k = indexKey(topic, key);
-    return this.#broker.store
-      .queryByKey(k.topic, k.key, o)
+    return this.#indexing()
+      .then(() => this.#broker.store.queryByKey(k.topic, k.key, o))
       .then((found) => Promise.all(found.map((m) => this.#indexed(m))));
   }
 

@@ -38,7 +38,6 @@ describe('rabbitmq fault', () => {
     const group = uniqueName('fault-g');
     await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
     await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    await c.receive(group, { topic, waitSeconds: 0 }); // the group's queues exist from here on
     const run = await faultRun({
       url: gw.running.url,
       topic,
@@ -66,7 +65,6 @@ describe('rabbitmq fault', () => {
     const group = uniqueName('fault-saf-g');
     await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
     await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    await c.receive(group, { topic, waitSeconds: 0 });
     const run = await faultRun({
       url: gw.running.url,
       topic,

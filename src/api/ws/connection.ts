@@ -309,7 +309,16 @@ export class Connection {
       done: false,
     };
     this.#subs.set(f.id, s);
-    this.#ok(f.id);
+    // answered once it takes messages: what is sent after the answer is the subscriber's
+    if (sub.ready === undefined) this.#ok(f.id);
+    else
+      sub.ready.then(
+        () => this.#ok(f.id),
+        (e: unknown) => {
+          this.#endSub(s);
+          this.#error(f.id, e);
+        },
+      );
     this.#deliver(s).catch((err: unknown) => {
       this.#o.log.error({ err, group: f.group, topic: f.topic }, 'WebSocket delivery failed');
       this.#endSub(s);

@@ -36,6 +36,8 @@ export class CorePop {
   readonly #broker: Broker;
   readonly #journal: PopJournal;
   readonly #credit: number;
+  readonly #idleMs: number;
+  readonly #sweep: NodeJS.Timeout;
   readonly #log: Logger;
   readonly #lanes = new Map<
     string,
@@ -43,11 +45,27 @@ export class CorePop {
   >();
   readonly #filters = new Map<string, CompiledFilter>();
 
-  constructor(o: { broker: Broker; dataDir: string; credit: number; log: Logger }) {
+  constructor(o: { broker: Broker; dataDir: string; credit: number; idleMs: number; log: Logger }) {
     this.#broker = o.broker;
     this.#journal = new PopJournal(path.join(o.dataDir, 'core'));
     this.#credit = o.credit;
     this.#log = o.log.child({ component: 'core-pop' });
+    this.#idleMs = o.idleMs;
+    this.#sweep = setInterval(() => void this.#closeIdle(), Math.min(5000, Math.max(100, o.idleMs / 2)));
+    this.#sweep.unref();
+  }
+
+  /**
+   * A lane no receive took from for idleMs, with nothing out, is closed: what it read ahead goes
+   * back to the broker, for the group's other consumers (a push subscriber, another gateway).
+   */
+  async #closeIdle(): Promise<void> {
+    const old = Date.now() - this.#idleMs;
+    for (const [key, e] of this.#lanes)
+      if (e.lane.lastTake < old && e.lane.out === 0) {
+        this.#lanes.delete(key);
+        await e.lane.close().catch((err: unknown) => this.#log.warn({ err }, 'closing an idle lane'));
+      }
   }
 
   /**
@@ -276,6 +294,7 @@ export class CorePop {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweep);
     await Promise.all([...this.#lanes.values()].map((e) => e.lane.close()));
     this.#lanes.clear();
     this.#journal.close();

@@ -36,6 +36,8 @@ export class CoreSubscription implements GatewaySubscription {
   #closed = false;
 
   readonly outstanding: GatewaySubscription['outstanding'];
+  readonly ready: Promise<void>;
+  #started: () => void = () => {};
 
   constructor(o: {
     pop: CorePop;
@@ -68,7 +70,11 @@ export class CoreSubscription implements GatewaySubscription {
       },
       byHandle: (handle) => out.get(handle),
     };
+    let failed!: (e: unknown) => void;
+    this.ready = new Promise<void>((resolve, reject) => ((this.#started = resolve), (failed = reject)));
+    this.ready.catch(() => {}); // the WebSocket answers it; nothing else must
     void this.#run().catch((err: unknown) => {
+      failed(err);
       this.#log.error({ err, group: this.group, topic: this.topic }, 'core subscription failed');
       this.close();
     });
@@ -103,6 +109,7 @@ export class CoreSubscription implements GatewaySubscription {
       this.#member,
       this.#o.filter,
     );
+    this.#started();
     const filter =
       this.#duties.filter && this.#o.filter !== undefined ? this.#pop.compiled(this.#o.filter) : undefined;
     while (!this.#closed) {

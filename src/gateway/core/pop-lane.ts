@@ -40,6 +40,8 @@ export class PopLane {
   /** The same messages as #ready, by msgId (a redelivery finds its earlier delivery here). */
   readonly #readyById = new Map<string, Held>();
   readonly #out = new Map<string, Held>();
+  /** When a receive last took from this lane (an idle lane gives back what it holds). */
+  lastTake = Date.now();
   /** Orderly: the queues with a message out. */
   readonly #busy = new Set<number>();
   #wake: (() => void)[] = [];
@@ -123,6 +125,7 @@ export class PopLane {
 
   /** Hands out up to `max`; messages the filter refuses are done for the group (acked). */
   take(max: number, invisibleMs: number, filter: MessageFilter | undefined): Held[] {
+    this.lastTake = Date.now();
     const got: Held[] = [];
     const until = Date.now() + invisibleMs;
     for (let i = 0; i < this.#ready.length && got.length < max;) {
@@ -228,6 +231,11 @@ export class PopLane {
         this.#notify();
       }
     }
+  }
+
+  /** Messages handed out and not settled. */
+  get out(): number {
+    return this.#out.size;
   }
 
   get held(): number {

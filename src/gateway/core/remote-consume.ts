@@ -21,6 +21,7 @@ import { supportOf, unsupported } from '../capabilities.js';
 import type { GatewaySubscription } from '../contract.js';
 import type { CoreDuties, CorePop } from './core-pop.js';
 import { CoreSubscription } from './core-push.js';
+import { DirectSubscription } from './direct-push.js';
 import { parseCoreHandle } from './pop-lane.js';
 import type { RemoteTopic } from './remote-producer.js';
 
@@ -102,13 +103,25 @@ export class RemoteConsume {
     const g = this.#broker.groups.get(group) ?? this.#broker.upsertGroup(group);
     const duties = this.#duties(t, o.filter, group);
     if (o.filter !== undefined) this.#pop.compiled(o.filter); // a bad filter is refused now
+    const options = { ...o, credit, ackTimeoutMs: o.ackTimeoutMs ?? this.#broker.options.pushAckTimeoutMs };
+    // the broker retries, filters and orders for the group: its stream goes straight to the subscriber
+    if (!duties.retry && !duties.filter && !(g.orderly && duties.orderly))
+      return new DirectSubscription({
+        adapter: t.backend.adapter,
+        broker: this.#broker,
+        group: g,
+        topic: t.name,
+        queues: this.#broker.topics.get(t.name)?.queues ?? 0,
+        options,
+        log: this.#log,
+      });
     return new CoreSubscription({
       pop: this.#pop,
       broker: this.#broker,
       backend: t.backend,
       group: g,
       topic: t.name,
-      options: { ...o, credit, ackTimeoutMs: o.ackTimeoutMs ?? this.#broker.options.pushAckTimeoutMs },
+      options,
       duties,
       log: this.#log,
     });

@@ -10,6 +10,7 @@
  * gateway's log (see store-and-forward.ts), as do later sends to a queue that still has messages
  * waiting there; a delay the broker would keep is kept by the core's scheduler instead.
  */
+import type { Logger } from 'pino';
 import type { OutboundMessage, SendReceipt } from '../../../adapters/index.js';
 import type { Broker, Forwarder, SendInput, SendResult } from '../../broker/index.js';
 import { Prop, SendStatus } from '../../broker/index.js';
@@ -36,6 +37,8 @@ export class RemoteProducer {
   readonly #broker: Broker;
   readonly #backends: Backends;
   readonly #route: (topic: string) => RemoteTopic | undefined;
+  readonly #log: Logger;
+  readonly #indexing = new Set<Promise<void>>();
   readonly #saf: StoreAndForward;
 
   constructor(
@@ -43,7 +46,9 @@ export class RemoteProducer {
     backends: Backends,
     route: (topic: string) => RemoteTopic | undefined,
     saf: StoreAndForward,
+    log: Logger,
   ) {
+    this.#log = log.child({ component: 'remote-producer' });
     this.#broker = broker;
     this.#backends = backends;
     this.#route = route;
@@ -69,7 +74,7 @@ export class RemoteProducer {
       if (delay === 'broker') return this.#scheduled(t, m, out);
       return (await this.#saf.accept(t, [out]))[0] as SendResult;
     }
-    await this.#indexed(t, [out], [r]);
+    this.#indexed(t, [out], [r]);
     return result(t.name, out, r, delay === 'broker' ? m : undefined);
   }
 
@@ -87,7 +92,7 @@ export class RemoteProducer {
       if (!t.storeAndForward || !isOutage(err)) throw err;
       return this.#saf.accept(t, out);
     }
-    await this.#indexed(t, out, receipts);
+    this.#indexed(t, out, receipts);
     return out.map((o, i) => result(t.name, o, receipts[i] as SendReceipt, undefined));
   }
 
@@ -147,19 +152,33 @@ export class RemoteProducer {
     };
   }
 
-  async #indexed(
-    t: RemoteTopic,
-    out: readonly OutboundMessage[],
-    receipts: readonly SendReceipt[],
-  ): Promise<void> {
-    if (supportOf(t.backend.caps, 'keyQuery', t.emulate).support !== 'emulated') return;
+  /**
+   * Writes the key index records of confirmed messages. A send does not wait for them (they
+   * would add a write of the gateway's log to every send's latency: 2.7-6 ms per REST send,
+   * bench/backends); a query waits for those under way first (see `indexed`). A record lost
+   * to a crash loses a query's answer, never a message.
+   */
+  #indexed(t: RemoteTopic, out: readonly OutboundMessage[], receipts: readonly SendReceipt[]): Promise<void> {
+    if (supportOf(t.backend.caps, 'keyQuery', t.emulate).support !== 'emulated') return Promise.resolve();
     this.#broker.topics.system(KEY_INDEX_TOPIC);
-    const results = await this.#broker.store.putMessages(
-      out.map((o, i) => indexRecord(t.backend.name, t.name, o, (receipts[i] as SendReceipt).queueOffset)),
-    );
-    for (const r of results)
-      if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
-        throw new MqgateError('MQ_ERR_STORE_IO', `the key index record was refused: ${r.reason ?? r.status}`);
+    const written = this.#broker.store
+      .putMessages(
+        out.map((o, i) => indexRecord(t.backend.name, t.name, o, (receipts[i] as SendReceipt).queueOffset)),
+      )
+      .then((results) => {
+        for (const r of results)
+          if (r.status !== 'PUT_OK' && r.status !== 'FLUSH_DISK_TIMEOUT')
+            this.#log.error({ topic: t.name, status: r.status }, 'a key index record was refused');
+      })
+      .catch((err: unknown) => this.#log.error({ err, topic: t.name }, 'key index records not written'))
+      .finally(() => this.#indexing.delete(written));
+    this.#indexing.add(written);
+    return written;
+  }
+
+  /** Resolves once the key index records of every send answered so far are written. */
+  async indexed(): Promise<void> {
+    await Promise.all([...this.#indexing]);
   }
 
   /** The broker core's forwarder: due delays, commits and resent dead letters of remote topics. */
