@@ -6,7 +6,7 @@
  *
  * Sends are counted in quorum queues the run binds to mqgate's exchange exactly as a group's
  * queues are bound (no consumer on them, so RabbitMQ's count is exact); consumption and latency
- * go through a real consumer group, made at a receive before anything is sent to it (on
+ * go through a real consumer group, made at a subscribe before anything is sent to it (on
  * RabbitMQ a group's queues take messages from its first receive or subscribe on).
  */
 import { performance } from 'node:perf_hooks';
@@ -105,10 +105,22 @@ export class GatewaySide {
     return this.#rabbit.quorumQueues(`bench.${runId}.${topic}`, TOPICS_EXCHANGE, (i) => `${topic}.${i}.#`);
   }
 
-  /** The run's group on a new topic: its queues are made at its first receive. */
+  /**
+   * The run's group on a new topic: its queues are made at its first subscribe (answered once
+   * they exist), which then ends. (A receive would leave a POP lane reading ahead for a while.)
+   */
   async #grouped(topic: string): Promise<void> {
     await this.#topic(topic);
-    await this.#rest('POST', `/v1/groups/${this.#group}/receive`, { topic, maxMessages: 1 });
+    const ws = await this.#socket();
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (data: Buffer) => {
+        const text = data.toString();
+        if (text.includes('"op":"ok"')) resolve();
+        else if (text.includes('"op":"error"')) reject(new Error(text));
+      });
+      ws.send(JSON.stringify({ id: 'g', op: 'subscribe', group: this.#group, topic, credit: 1 }));
+    });
+    ws.close();
     // deleted at the end of the run, once the gateway (which consumes them) is gone
     this.#rabbit.adopt(Array.from({ length: settings.queues }, (_, i) => shardQueue(topic, this.#group, i)));
   }
