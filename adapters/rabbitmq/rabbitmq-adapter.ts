@@ -95,18 +95,21 @@ export class RabbitAdapter implements BrokerAdapter {
 
   constructor(o: RabbitOptions) {
     this.#o = o;
-    const connection = (role: string): RabbitConnection =>
+    const connection = (role: string, noDelay: boolean): RabbitConnection =>
       new RabbitConnection({
         url: o.url,
         name: `rabbitmq backend "${o.name}"${role}`,
         confirmTimeoutMs: o.confirmTimeoutMs,
         connectTimeoutMs: o.connectTimeoutMs,
+        noDelay,
         logger: o.logger,
       });
     // consumers on a connection of their own (RabbitMQ's advice): a publisher the broker slows
-    // down (flow control) never holds up deliveries and acks
-    this.#conn = connection('');
-    this.#consumers = connection(' (consumers)');
+    // down (flow control) never holds up deliveries, and their acks go out at once (noDelay);
+    // publishes keep Nagle's coalescing, worth 6.2k against 3.9k confirmed sends/s from 64
+    // senders (publish -> deliver on one shared connection with Nagle had p50 21 ms: bench/backends)
+    this.#conn = connection('', false);
+    this.#consumers = connection(' (consumers)', true);
     this.#conn.onUp(() => (this.#delays = new Set()));
     this.#dlq = new DeadLetters(this.#conn);
     fs.mkdirSync(o.dir, { recursive: true });
