@@ -7,7 +7,9 @@
  * prefix of its partition (Kafka keeps one offset per partition); a release is handed out again
  * from memory (deliveryAttempt + 1). A rebalance, a reconnect or a restart reads every
  * partition again from its committed offset, and deliveries of before settle nothing: what was
- * unsettled comes again (at least once).
+ * unsettled comes again (at least once). kafkajs also goes back by itself (a rejoin from inside a
+ * fetch, after stale metadata); a record at or below the last one seen of its partition starts
+ * that partition afresh the same way, so no offset is ever committed over one not acked.
  */
 import { createHash } from 'node:crypto';
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
@@ -28,12 +30,16 @@ export interface GroupConsumerOptions {
   readonly onClose: () => void;
 }
 
-/** One partition as this consumer holds it since the last join. */
+/** One partition as this consumer holds it since the last join (or since kafkajs went back). */
 interface Part {
   /** Offsets received and not yet under the committed offset, in order. */
   readonly order: number[];
   readonly acked: Set<number>;
   readonly attempts: Map<number, number>;
+  /** The highest offset received. */
+  last: number;
+  /** Deliveries of it out and not settled. */
+  out: number;
 }
 
 /** How long acks gather before their offsets are committed. */
@@ -133,10 +139,7 @@ export class GroupConsumer implements DeliveryStream {
     this.#redo = [];
     this.#unsettled = 0;
     this.#dirty = new Map();
-    if (this.#paused) {
-      this.#paused = false;
-      this.#consumer?.resume([{ topic: this.#o.topic }]);
-    }
+    if (this.#paused) this.#pause(false);
   }
 
   #arrived(consumer: Consumer, p: EachMessagePayload): void {
@@ -144,16 +147,43 @@ export class GroupConsumer implements DeliveryStream {
     const m = decode(p.topic, p.partition, p.message);
     const message = m.msgId === '' ? { ...m, msgId: foreignId(m) } : m;
     let part = this.#parts.get(p.partition);
+    if (part !== undefined && message.queueOffset <= part.last) {
+      // kafkajs went back (it reads from the committed offset again): so does this partition
+      this.#dropPart(p.partition);
+      part = undefined;
+    }
     if (part === undefined)
-      this.#parts.set(p.partition, (part = { order: [], acked: new Set(), attempts: new Map() }));
-    const last = part.order.at(-1);
-    if (last !== undefined && message.queueOffset <= last) return; // fetched again after a pause
+      this.#parts.set(
+        p.partition,
+        (part = { order: [], acked: new Set(), attempts: new Map(), last: -1, out: 0 }),
+      );
+    part.last = message.queueOffset;
     part.order.push(message.queueOffset);
     this.#waiting.push(message);
     this.#pump();
-    if (!this.#paused && this.#waiting.length >= this.#o.credit) {
-      this.#paused = true;
-      consumer.pause([{ topic: this.#o.topic }]);
+    if (!this.#paused && this.#waiting.length >= this.#o.credit) this.#pause(true);
+  }
+
+  /** Forgets a partition's state: its deliveries out settle nothing, what waits is dropped. */
+  #dropPart(partition: number): void {
+    const part = this.#parts.get(partition);
+    if (part === undefined) return;
+    this.#parts.delete(partition);
+    this.#unsettled -= part.out;
+    this.#waiting = this.#waiting.filter((m) => m.queueId !== partition);
+    this.#redo = this.#redo.filter((m) => m.queueId !== partition);
+    this.#dirty.delete(partition);
+  }
+
+  /** Pauses or resumes fetching the topic (a consumer not running yet takes neither). */
+  #pause(on: boolean): void {
+    this.#paused = on;
+    const tp = [{ topic: this.#o.topic }];
+    try {
+      if (on) this.#consumer?.pause(tp);
+      else this.#consumer?.resume(tp);
+    } catch {
+      this.#paused = false; // a consumer that is not running starts unpaused
     }
   }
 
@@ -163,10 +193,7 @@ export class GroupConsumer implements DeliveryStream {
       if (m === undefined) break;
       this.#hand(m);
     }
-    if (this.#paused && this.#waiting.length < this.#o.credit / 2) {
-      this.#paused = false;
-      this.#consumer?.resume([{ topic: this.#o.topic }]);
-    }
+    if (this.#paused && this.#waiting.length < this.#o.credit / 2) this.#pause(false);
   }
 
   #hand(m: StoredMessage): void {
@@ -175,10 +202,12 @@ export class GroupConsumer implements DeliveryStream {
     const attempt = (part.attempts.get(m.queueOffset) ?? 0) + 1;
     let settled = false;
     this.#unsettled++;
+    part.out++;
     const settle = async (acked: boolean): Promise<boolean> => {
-      if (settled || this.#closed || gen !== this.#gen) return false;
+      if (settled || this.#closed || gen !== this.#gen || this.#parts.get(m.queueId) !== part) return false;
       settled = true;
       this.#unsettled--;
+      part.out--;
       if (acked) this.#acked(part, m);
       else {
         part.attempts.set(m.queueOffset, attempt);

@@ -73,6 +73,9 @@ export class KafkaAdapter implements BrokerAdapter {
       clientId: o.clientId,
       brokers: [...o.brokers],
       connectionTimeout: o.connectTimeoutMs,
+      // the connections' own retries (connect, metadata): short, so a send to a broker that
+      // is away fails within seconds (kafkajs's default backs off for up to 30 s)
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
       logLevel: logLevel.WARN,
       // kafkajs reports retriable trouble (a broker away, a rebalance) as errors: ours are warnings
       logCreator: () => (e: LogEntry) => {

@@ -12,6 +12,7 @@
  * the producer is replaced: a new producer id, so a batch the broker did write cannot make it
  * take a later one for a duplicate of it (the callers retry: at least once, never lost).
  */
+import { Partitioners } from 'kafkajs';
 import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import { MqgateError } from '../../src/errors.js';
@@ -90,6 +91,8 @@ export class ProduceBatcher {
     } catch (err) {
       const e = kafkaError(err, this.#o.backend, 'send');
       for (const p of batch) p.reject(e);
+      // the broker is away: what waits would wait for the same failure (callers fail fast)
+      if (e.code === 'MQ_ERR_BACKEND_UNAVAILABLE') for (const p of this.#waiting.splice(0)) p.reject(e);
       this.#o.onResult(e);
       this.#replaceProducer();
     } finally {
@@ -106,11 +109,13 @@ export class ProduceBatcher {
       if (list === undefined) byTopic.set(p.topic, [...p.records]);
       else list.push(...p.records);
     }
-    const producer = await this.#connected();
-    const sent = producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    const sent = this.#connected().then((producer) =>
+      producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      }),
+    );
+    // the producer's connect counts too: a broker that is away fails the send in time
     const meta = await withTimeout(sent, this.#o.confirmTimeoutMs);
     // kafkajs writes a partition's records in the order given: offsets count up from its base
     const next = new Map<string, number>();
@@ -128,6 +133,8 @@ export class ProduceBatcher {
   #connected(): Promise<Producer> {
     if (this.#producer === undefined) {
       const p = this.#o.kafka.producer({
+        // every record names its partition; this only quiets kafkajs's warning about defaults
+        createPartitioner: Partitioners.DefaultPartitioner,
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
