@@ -177,7 +177,12 @@ export class KafkaAdapter implements BrokerAdapter {
       const meta = await this.#admin.fetchTopicMetadata({ topics: [topic] });
       const have = meta.topics[0]?.partitions.length ?? 0;
       if (have < queues) await this.#admin.createPartitions({ topicPartitions: [{ topic, count: queues }] });
-      if (!exists || have < queues) await this.#leadersReady(topic);
+      // also for a topic made elsewhere a moment ago: its partitions may not answer yet
+      await this.#leadersReady(topic);
+      // kafkajs sees new partitions only at its next metadata refresh (minutes): join again now
+      if (exists && have < queues)
+        for (const r of [...this.#readers].filter((x) => x.topic === topic))
+          void r.stop().then(() => r.restart());
       this.#topics.set(topic, { queues: Math.max(have, queues), maxBytes: await this.#maxBytes(topic) });
     } catch (err) {
       throw kafkaError(err, this.#o.name, `create topic "${topic}"`);
@@ -222,6 +227,7 @@ export class KafkaAdapter implements BrokerAdapter {
       throw kafkaError(err, this.#o.name, `delete topic "${topic}"`);
     }
     this.#topics.delete(topic);
+    this.#batcher.renew();
   }
 
   /** A topic's partitions and record limit, from Kafka when this gateway has not seen it yet (a restart). */

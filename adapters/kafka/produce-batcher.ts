@@ -46,6 +46,8 @@ export class ProduceBatcher {
   #busy = false;
   #scheduled = false;
   #producer: Promise<Producer> | undefined;
+  /** Replace the producer once the request out is answered (see renew()). */
+  #renew = false;
   #closed = false;
 
   constructor(o: ProduceBatcherOptions) {
@@ -96,6 +98,7 @@ export class ProduceBatcher {
       this.#o.onResult(e);
       this.#replaceProducer();
     } finally {
+      if (this.#renew) this.#replaceProducer();
       this.#busy = false;
       if (this.#waiting.length > 0) this.#schedule();
     }
@@ -150,9 +153,20 @@ export class ProduceBatcher {
     return this.#producer;
   }
 
+  /**
+   * A fresh producer for the next request. kafkajs keeps every topic a producer ever sent to in
+   * its metadata requests, and once one is deleted every refresh fails (UNKNOWN_TOPIC_OR_PARTITION
+   * for all sends): the adapter renews the producer when it deletes a topic.
+   */
+  renew(): void {
+    if (this.#busy) this.#renew = true;
+    else this.#replaceProducer();
+  }
+
   #replaceProducer(): void {
     const old = this.#producer;
     this.#producer = undefined;
+    this.#renew = false;
     void old?.then((p) => p.disconnect()).catch(() => undefined);
   }
 

@@ -1,0 +1,102 @@
+/**
+ * Kafka topics through the gateway: what the conformance suite does not show. A topic that
+ * grows gets more partitions and its group reads the new ones at once; a topic made outside
+ * mqgate with a smaller record limit answers 413 naming the limit, before anything is sent; a
+ * name Kafka cannot take is a 400; a topic deleted through mqgate is gone from Kafka.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Running } from '../../src/cli/serve.js';
+import { startServer } from '../../src/cli/serve.js';
+import { MqgateClient } from '../../src/client/index.js';
+import { validateConfig } from '../../src/config/load.js';
+import { brokerAddress, eventually, uniqueName } from './brokers.js';
+
+describe('kafka topics', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-kafka-topics-'));
+  let running: Running;
+  let admin: Admin;
+  const c = () => new MqgateClient({ url: running.url });
+
+  beforeAll(async () => {
+    running = await startServer(
+      validateConfig({
+        server: { host: '127.0.0.1', port: 0 },
+        store: { dataDir },
+        log: { level: 'error', pretty: false },
+        gateway: { backends: { kafka: { type: 'kafka', brokers: brokerAddress('kafka').split(',') } } },
+      }),
+    );
+    admin = new Kafka({ brokers: brokerAddress('kafka').split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await running?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('kafka topics - a topic that grows gets partitions, and its group reads the new ones at once', async () => {
+    const topic = uniqueName('grow');
+    const group = uniqueName('grow-g');
+    await c().upsertTopic(topic, { queues: 2, backend: 'kafka' });
+    await c().upsertGroup(group, { consumeFrom: 'FIRST' });
+    await c().receive(group, { topic, waitSeconds: 0 });
+    await c().upsertTopic(topic, { queues: 4 });
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(meta.topics[0]?.partitions).toHaveLength(4);
+    await expect(c().upsertTopic(topic, { queues: 3 })).rejects.toMatchObject({ status: 400 });
+    const sent = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => c().send(topic, { body: `g${i}`, shardingKey: `k${i}` })),
+    );
+    expect(new Set(sent.map((s) => s.queueId)).size).toBeGreaterThan(2); // new partitions in use
+    const got = new Set<string>();
+    await eventually('all 8, from old and new partitions', 20_000, async () => {
+      const { messages } = await c().receive(group, { topic, maxMessages: 32, waitSeconds: 1 });
+      for (const m of messages) {
+        got.add(m.msgId);
+        await c().ack(group, topic, m.receiptHandle ?? '');
+      }
+      return got.size >= 8 ? true : undefined;
+    });
+    expect([...got].sort()).toEqual(sent.map((s) => s.msgId).sort());
+    await c().deleteTopic(topic);
+  }, 60_000);
+
+  it('kafka topics - a topic made elsewhere with a smaller record limit answers 413 naming it, and keeps nothing', async () => {
+    const topic = uniqueName('small');
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '2048' }] }],
+      waitForLeaders: true,
+    });
+    await c().upsertTopic(topic, { queues: 1, backend: 'kafka' });
+    expect((await c().send(topic, { body: 'fits' })).status).toBe('SEND_OK');
+    const err = await c()
+      .send(topic, { body: 'x'.repeat(4096) })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 413, code: 'MQ_ERR_MESSAGE_TOO_LARGE' });
+    expect((err as Error).message).toContain('max.message.bytes');
+    const [offsets] = await admin.fetchTopicOffsets(topic);
+    expect(offsets?.high).toBe('1');
+    await c().deleteTopic(topic);
+  });
+
+  it('kafka topics - a name Kafka cannot take is a 400, and a deleted topic is gone from Kafka', async () => {
+    const bad = await c()
+      .upsertTopic(`${uniqueName('bad')}%x`, { queues: 1, backend: 'kafka' })
+      .catch((e: unknown) => e);
+    expect(bad).toMatchObject({ status: 400, code: 'MQ_ERR_TOPIC_INVALID' });
+    const topic = uniqueName('gone');
+    await c().upsertTopic(topic, { queues: 1, backend: 'kafka' });
+    expect(await admin.listTopics()).toContain(topic);
+    await c().deleteTopic(topic);
+    await eventually('the topic gone', 20_000, async () =>
+      (await admin.listTopics()).includes(topic) ? undefined : true,
+    );
+  });
+});
