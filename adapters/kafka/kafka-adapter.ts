@@ -12,7 +12,7 @@
  * per consumer), tag and SQL92 filters, key query.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, LogEntry } from 'kafkajs';
+import type { LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import { MqgateError } from '../../src/errors.js';
 import type {
@@ -27,10 +27,12 @@ import type {
 } from '../spi.js';
 import { encode, recordSize } from './codec.js';
 import { GroupConsumer } from './group-consumer.js';
-import { checkTopicName, kafkaError } from './kafka-errors.js';
+import { AdminClient } from './admin-client.js';
+import { kafkaError } from './kafka-errors.js';
 import { kafkaSeek } from './kafka-seek.js';
 import { ProduceBatcher } from './produce-batcher.js';
 import { pinStart } from './start-position.js';
+import { TopicAdmin } from './topic-admin.js';
 
 export interface KafkaOptions {
   readonly name: string;
@@ -47,8 +49,6 @@ export interface KafkaOptions {
 
 /** Room for a record's key, headers (tag, keys, properties) and batch framing beside its body. */
 const RECORD_HEADROOM = 64 * 1024;
-/** How long a new topic's partitions may take to answer. */
-const LEADERS_WAIT_MS = 15_000;
 /** A produce request takes waiting sends up to about this size. */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
@@ -57,14 +57,12 @@ export class KafkaAdapter implements BrokerAdapter {
   readonly extras: Extras;
   readonly #o: KafkaOptions;
   readonly #kafka: Kafka;
-  readonly #admin: Admin;
+  readonly #admin: AdminClient;
   readonly #batcher: ProduceBatcher;
-  /** Topics known to exist, with their partitions and the record size they take. */
-  readonly #topics = new Map<string, { queues: number; maxBytes: number }>();
+  readonly #topics: TopicAdmin;
   readonly #readers = new Set<GroupConsumer>();
   #up = false;
   #lastError: string | undefined;
-  #adminConnected = false;
 
   constructor(o: KafkaOptions) {
     this.#o = o;
@@ -84,7 +82,12 @@ export class KafkaAdapter implements BrokerAdapter {
         else log.debug(extra, message);
       },
     });
-    this.#admin = this.#kafka.admin({ retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 1000 } });
+    this.#admin = new AdminClient(this.#kafka);
+    this.#topics = new TopicAdmin({
+      admin: this.#admin,
+      backend: o.name,
+      maxBytes: Math.min(o.maxMessageBytes, o.maxMessageSize + RECORD_HEADROOM),
+    });
     this.#batcher = new ProduceBatcher({
       kafka: this.#kafka,
       backend: o.name,
@@ -97,7 +100,7 @@ export class KafkaAdapter implements BrokerAdapter {
       seek: kafkaSeek({
         kafka: this.#kafka,
         backend: o.name,
-        admin: () => this.#admin,
+        admin: (fn) => this.#admin.run(fn),
         readers: (g, t) => [...this.#readers].filter((r) => r.group === g && r.topic === t),
       }),
     };
@@ -121,11 +124,7 @@ export class KafkaAdapter implements BrokerAdapter {
   /** Connects the admin client and asks the cluster who it is; the health loop calls it again while down. */
   async connect(): Promise<void> {
     try {
-      if (!this.#adminConnected) {
-        await this.#admin.connect();
-        this.#adminConnected = true;
-      }
-      await this.#admin.describeCluster();
+      await this.#admin.run((a) => a.describeCluster());
       this.#health(undefined);
     } catch (err) {
       const e = kafkaError(err, this.#o.name, 'connect');
@@ -147,7 +146,7 @@ export class KafkaAdapter implements BrokerAdapter {
   async close(): Promise<void> {
     await Promise.all([...this.#readers].map((r) => r.close()));
     await this.#batcher.close();
-    await this.#admin.disconnect().catch(() => undefined);
+    await this.#admin.close();
     this.#up = false;
   }
 
@@ -157,62 +156,10 @@ export class KafkaAdapter implements BrokerAdapter {
 
   /** Creates the topic with `queues` partitions, or adds partitions up to it. */
   async ensureTopic(topic: string, queues: number): Promise<void> {
-    checkTopicName(topic);
-    if ((this.#topics.get(topic)?.queues ?? 0) >= queues) return;
-    try {
-      const exists = (await this.#admin.listTopics()).includes(topic);
-      if (!exists) {
-        const maxBytes = Math.min(this.#o.maxMessageBytes, this.#o.maxMessageSize + RECORD_HEADROOM);
-        await this.#admin.createTopics({
-          topics: [
-            {
-              topic,
-              numPartitions: queues,
-              configEntries: [{ name: 'max.message.bytes', value: String(maxBytes) }],
-            },
-          ],
-          waitForLeaders: true,
-        });
-      }
-      const meta = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      const have = meta.topics[0]?.partitions.length ?? 0;
-      if (have < queues) await this.#admin.createPartitions({ topicPartitions: [{ topic, count: queues }] });
-      // also for a topic made elsewhere a moment ago: its partitions may not answer yet
-      await this.#leadersReady(topic);
-      // kafkajs sees new partitions only at its next metadata refresh (minutes): join again now
-      if (exists && have < queues)
-        for (const r of [...this.#readers].filter((x) => x.topic === topic))
-          void r.stop().then(() => r.restart());
-      this.#topics.set(topic, { queues: Math.max(have, queues), maxBytes: await this.#maxBytes(topic) });
-    } catch (err) {
-      throw kafkaError(err, this.#o.name, `create topic "${topic}"`);
-    }
-  }
-
-  /**
-   * Waits until every partition answers for its offsets: right after a create, a broker may
-   * still say NOT_LEADER_OR_FOLLOWER (the leader is elected, its log not loaded yet).
-   */
-  async #leadersReady(topic: string): Promise<void> {
-    const until = Date.now() + LEADERS_WAIT_MS;
-    for (;;)
-      try {
-        await this.#admin.fetchTopicOffsets(topic);
-        return;
-      } catch (err) {
-        if (Date.now() > until) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-  }
-
-  /** The topic's `max.message.bytes` (it may have been made elsewhere with less). */
-  async #maxBytes(topic: string): Promise<number> {
-    const r = await this.#admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['max.message.bytes'] }],
-    });
-    const v = Number(r.resources[0]?.configEntries[0]?.configValue);
-    return Number.isFinite(v) && v > 0 ? v : 1024 * 1024;
+    if (!(await this.#topics.ensure(topic, queues))) return;
+    // kafkajs sees new partitions only at its next metadata refresh (minutes): join again now
+    for (const r of [...this.#readers].filter((x) => x.topic === topic))
+      void r.stop().then(() => r.restart());
   }
 
   /** Kafka makes a group when its first consumer joins; nothing to do ahead of that. */
@@ -220,37 +167,12 @@ export class KafkaAdapter implements BrokerAdapter {
 
   async deleteTopic(topic: string): Promise<void> {
     for (const r of [...this.#readers]) if (r.topic === topic) await r.close();
-    try {
-      if ((await this.#admin.listTopics()).includes(topic))
-        await this.#admin.deleteTopics({ topics: [topic] });
-    } catch (err) {
-      throw kafkaError(err, this.#o.name, `delete topic "${topic}"`);
-    }
-    this.#topics.delete(topic);
+    await this.#topics.delete(topic);
     this.#batcher.renew();
   }
 
-  /** A topic's partitions and record limit, from Kafka when this gateway has not seen it yet (a restart). */
-  async #topic(topic: string): Promise<{ queues: number; maxBytes: number }> {
-    const known = this.#topics.get(topic);
-    if (known !== undefined) return known;
-    try {
-      if (!(await this.#admin.listTopics()).includes(topic))
-        throw new MqgateError(
-          'MQ_ERR_TOPIC_NOT_FOUND',
-          `"${topic}" is not on kafka backend "${this.#o.name}"`,
-        );
-      const meta = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      const t = { queues: meta.topics[0]?.partitions.length ?? 0, maxBytes: await this.#maxBytes(topic) };
-      this.#topics.set(topic, t);
-      return t;
-    } catch (err) {
-      throw kafkaError(err, this.#o.name, `look up topic "${topic}"`);
-    }
-  }
-
   async send(topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]> {
-    const t = await this.#topic(topic);
+    const t = await this.#topics.get(topic);
     const records = batch.map((m) => {
       if (m.queueId >= t.queues)
         throw new MqgateError(
@@ -277,7 +199,7 @@ export class KafkaAdapter implements BrokerAdapter {
       group,
       topic,
       credit: o.credit,
-      prepare: () => pinStart(this.#admin, group, topic, o.from),
+      prepare: () => this.#admin.run((a) => pinStart(a, group, topic, o.from)),
       logger: this.#o.logger,
       onClose: () => this.#readers.delete(reader),
     });

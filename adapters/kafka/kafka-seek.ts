@@ -19,7 +19,8 @@ import { isGroupBusy } from './start-position.js';
 export interface KafkaSeekSource {
   readonly kafka: Kafka;
   readonly backend: string;
-  admin(): Admin;
+  /** Runs `fn` with the admin client (on a fresh one again when it went stale). */
+  admin<T>(fn: (a: Admin) => Promise<T>): Promise<T>;
   /** This gateway's consumers of a group on a topic. */
   readers(group: string, topic: string): GroupConsumer[];
 }
@@ -38,7 +39,7 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
   };
   const bounds = (topic: string): Promise<Bounds[]> =>
     call(`offsets of "${topic}"`, async () =>
-      (await src.admin().fetchTopicOffsets(topic))
+      (await src.admin((a) => a.fetchTopicOffsets(topic)))
         .map((p) => ({ queueId: p.partition, minOffset: Number(p.low), maxOffset: Number(p.high) }))
         .sort((a, b) => a.queueId - b.queueId),
     );
@@ -50,7 +51,7 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
     new Map(
       (
         await call(`offsets of "${topic}" at ${time}`, () =>
-          src.admin().fetchTopicOffsetsByTimestamp(topic, time),
+          src.admin((a) => a.fetchTopicOffsetsByTimestamp(topic, time)),
         )
       ).map((p) => [p.partition, Number(p.offset)]),
     );
@@ -60,11 +61,13 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
     const readers = src.readers(group, topic);
     await Promise.all(readers.map((r) => r.stop()));
     try {
-      await src.admin().setOffsets({
-        groupId: group,
-        topic,
-        partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
-      });
+      await src.admin((a) =>
+        a.setOffsets({
+          groupId: group,
+          topic,
+          partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
+        }),
+      );
     } catch (err) {
       if (isGroupBusy(err))
         throw new MqgateError(
@@ -116,7 +119,9 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
       const id = groupOf(group, o);
       const [b, committed] = await Promise.all([
         bounds(topic),
-        call(`offsets of group "${id}"`, () => src.admin().fetchOffsets({ groupId: id, topics: [topic] })),
+        call(`offsets of group "${id}"`, () =>
+          src.admin((a) => a.fetchOffsets({ groupId: id, topics: [topic] })),
+        ),
       ]);
       const byPartition = new Map(
         (committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),

@@ -38,6 +38,8 @@ interface Pending {
   readonly bytes: number;
   readonly resolve: (offsets: number[]) => void;
   readonly reject: (err: unknown) => void;
+  /** Sent once in a request that failed for an unknown topic: now goes alone with its topic. */
+  alone: boolean;
 }
 
 export class ProduceBatcher {
@@ -60,7 +62,7 @@ export class ProduceBatcher {
       return Promise.reject(new MqgateError('MQ_ERR_BROKER_CLOSED', 'the kafka backend is closed'));
     return new Promise((resolve, reject) => {
       const bytes = records.reduce((n, r) => n + recordSize(r), 0);
-      this.#waiting.push({ topic, records, bytes, resolve, reject });
+      this.#waiting.push({ topic, records, bytes, resolve, reject, alone: false });
       this.#schedule();
     });
   }
@@ -78,13 +80,15 @@ export class ProduceBatcher {
   async #flush(): Promise<void> {
     if (this.#busy || this.#waiting.length === 0) return;
     this.#busy = true;
+    const head = this.#waiting[0] as Pending;
     let bytes = 0;
     let n = 0;
-    while (
-      n < this.#waiting.length &&
-      (n === 0 || bytes + (this.#waiting[n] as Pending).bytes <= this.#o.maxRequestBytes)
-    )
-      bytes += (this.#waiting[n++] as Pending).bytes;
+    for (; n < this.#waiting.length; n++) {
+      const p = this.#waiting[n] as Pending;
+      if (n > 0 && (bytes + p.bytes > this.#o.maxRequestBytes || (head.alone && p.topic !== head.topic)))
+        break;
+      bytes += p.bytes;
+    }
     const batch = this.#waiting.splice(0, n);
     try {
       const offsets = await this.#request(batch);
@@ -92,7 +96,12 @@ export class ProduceBatcher {
       this.#o.onResult(undefined);
     } catch (err) {
       const e = kafkaError(err, this.#o.backend, 'send');
-      for (const p of batch) p.reject(e);
+      // a topic deleted meanwhile fails the whole request (and the producer's metadata):
+      // the others' sends go again, each topic on its own, with a fresh producer
+      const again = e.code === 'MQ_ERR_TOPIC_NOT_FOUND' ? batch.filter((p) => !p.alone) : [];
+      for (const p of again) p.alone = true;
+      this.#waiting.unshift(...again);
+      for (const p of batch) if (!again.includes(p)) p.reject(e);
       // the broker is away: what waits would wait for the same failure (callers fail fast)
       if (e.code === 'MQ_ERR_BACKEND_UNAVAILABLE') for (const p of this.#waiting.splice(0)) p.reject(e);
       this.#o.onResult(e);

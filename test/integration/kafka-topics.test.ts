@@ -2,7 +2,8 @@
  * Kafka topics through the gateway: what the conformance suite does not show. A topic that
  * grows gets more partitions and its group reads the new ones at once; a topic made outside
  * mqgate with a smaller record limit answers 413 naming the limit, before anything is sent; a
- * name Kafka cannot take is a 400; a topic deleted through mqgate is gone from Kafka.
+ * name Kafka cannot take is a 400; a topic deleted through mqgate is gone from Kafka; a topic
+ * deleted outside mqgate leaves the others working (kafkajs clients that knew it go stale).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,4 +100,48 @@ describe('kafka topics', () => {
       (await admin.listTopics()).includes(topic) ? undefined : true,
     );
   });
+
+  it('kafka topics - a topic deleted outside mqgate leaves the others working: sends, offsets, consumption', async () => {
+    const gone = uniqueName('outside-gone');
+    const kept = uniqueName('outside-kept');
+    const group = uniqueName('outside-g');
+    for (const t of [gone, kept]) await c().upsertTopic(t, { queues: 2, backend: 'kafka' });
+    await c().upsertGroup(group, { consumeFrom: 'FIRST' });
+    await Promise.all([c().send(gone, { body: 'a' }), c().send(kept, { body: 'b' })]);
+    for (const t of [gone, kept]) expect((await c().getTopic(t)).queueOffsets).toHaveLength(2);
+    // a client of its own: the suite's admin knows topics deleted before, so it is stale itself
+    const outside = new Kafka({
+      brokers: brokerAddress('kafka').split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await outside.connect();
+    await outside.deleteTopics({ topics: [gone] });
+    await outside.disconnect();
+    await eventually('the topic gone', 20_000, async () =>
+      (await admin.listTopics()).includes(gone) ? undefined : true,
+    );
+
+    const [x, y] = await Promise.all([
+      c().send(kept, { body: 'c' }),
+      c()
+        .send(gone, { body: 'd' })
+        .catch((e: unknown) => e),
+    ]);
+    expect(x).toMatchObject({ status: 'SEND_OK' });
+    expect(y).toMatchObject({ status: 404, code: 'MQ_ERR_TOPIC_NOT_FOUND' });
+    // its offsets still answer; a send that shared a request with the deleted topic's may be
+    // written twice (it is sent again on a fresh producer: at least once)
+    expect(
+      (await c().getTopic(kept)).queueOffsets.reduce((n, q) => n + q.maxOffset, 0),
+    ).toBeGreaterThanOrEqual(2);
+    const got: string[] = [];
+    await eventually('both messages of the kept topic', 20_000, async () => {
+      const { messages } = await c().receive(group, { topic: kept, maxMessages: 8, waitSeconds: 1 });
+      for (const m of messages) got.push(String(m.body));
+      return new Set(got).size >= 2 ? true : undefined;
+    });
+    expect([...new Set(got)].sort()).toEqual(['b', 'c']);
+    await c().deleteTopic(kept);
+    await c().deleteTopic(gone);
+  }, 60_000);
 });
