@@ -18,6 +18,7 @@ import { HandOff } from '../../src/hand-off.js';
 import type { StoredMessage } from '../../src/message/message.js';
 import type { Delivery, DeliveryStream } from '../spi.js';
 import { decode } from './codec.js';
+import { OffsetCommits } from './offset-commits.js';
 
 export interface GroupConsumerOptions {
   readonly kafka: Kafka;
@@ -42,9 +43,6 @@ interface Part {
   out: number;
 }
 
-/** How long acks gather before their offsets are committed. */
-const COMMIT_EVERY_MS = 50;
-
 export class GroupConsumer implements DeliveryStream {
   readonly #o: GroupConsumerOptions;
   readonly #out = new HandOff<Delivery>();
@@ -56,16 +54,25 @@ export class GroupConsumer implements DeliveryStream {
   #redo: StoredMessage[] = [];
   #unsettled = 0;
   #paused = false;
-  /** Offsets to commit, by partition, and the generation they belong to. */
-  #dirty = new Map<number, number>();
-  #commitTimer: NodeJS.Timeout | undefined;
-  #committing: Promise<void> = Promise.resolve();
+  readonly #commits: OffsetCommits;
   #starting: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(o: GroupConsumerOptions) {
     this.#o = o;
+    this.#commits = new OffsetCommits({
+      group: o.group,
+      topic: o.topic,
+      logger: o.logger,
+      commit: async (offsets) => {
+        const consumer = this.#consumer;
+        if (consumer === undefined) throw new Error('no consumer');
+        await consumer.commitOffsets(
+          offsets.map(({ partition, offset }) => ({ topic: o.topic, partition, offset: String(offset) })),
+        );
+      },
+    });
     this.#starting = this.#start();
   }
 
@@ -138,7 +145,7 @@ export class GroupConsumer implements DeliveryStream {
     this.#waiting = [];
     this.#redo = [];
     this.#unsettled = 0;
-    this.#dirty = new Map();
+    this.#commits.reset();
     if (this.#paused) this.#pause(false);
   }
 
@@ -172,7 +179,7 @@ export class GroupConsumer implements DeliveryStream {
     this.#unsettled -= part.out;
     this.#waiting = this.#waiting.filter((m) => m.queueId !== partition);
     this.#redo = this.#redo.filter((m) => m.queueId !== partition);
-    this.#dirty.delete(partition);
+    this.#commits.drop(partition);
   }
 
   /** Pauses or resumes fetching the topic (a consumer not running yet takes neither). */
@@ -234,38 +241,7 @@ export class GroupConsumer implements DeliveryStream {
     while (part.order.length > 0 && part.acked.delete(part.order[0] as number))
       commit = (part.order.shift() as number) + 1;
     if (commit === undefined) return;
-    this.#dirty.set(m.queueId, commit);
-    this.#commitTimer ??= setTimeout(() => {
-      this.#commitTimer = undefined;
-      this.#committing = this.#committing.then(() => this.#commit());
-    }, COMMIT_EVERY_MS);
-  }
-
-  async #commit(): Promise<void> {
-    const consumer = this.#consumer;
-    if (this.#dirty.size === 0 || consumer === undefined) return;
-    const gen = this.#gen;
-    const dirty = this.#dirty;
-    this.#dirty = new Map();
-    try {
-      await consumer.commitOffsets(
-        [...dirty].map(([partition, offset]) => ({
-          topic: this.#o.topic,
-          partition,
-          offset: String(offset),
-        })),
-      );
-    } catch (err) {
-      // a rebalance took the partitions (the next owner reads from the last commit) or the
-      // broker is away: keep the offsets for the next try while this join lasts
-      this.#o.logger.debug({ err, group: this.#o.group, topic: this.#o.topic }, 'commit failed');
-      if (gen !== this.#gen || this.#closed) return;
-      for (const [p, o] of dirty) if (!this.#dirty.has(p)) this.#dirty.set(p, o);
-      this.#commitTimer ??= setTimeout(() => {
-        this.#commitTimer = undefined;
-        this.#committing = this.#committing.then(() => this.#commit());
-      }, 500);
-    }
+    this.#commits.set(m.queueId, commit);
   }
 
   /** Leaves the group after committing what is acked (an offset reset waits for this). */
@@ -273,10 +249,7 @@ export class GroupConsumer implements DeliveryStream {
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     await this.#starting;
-    if (this.#commitTimer !== undefined) clearTimeout(this.#commitTimer);
-    this.#commitTimer = undefined;
-    this.#committing = this.#committing.then(() => this.#commit());
-    await this.#committing;
+    await this.#commits.flush();
     const consumer = this.#consumer;
     this.#consumer = undefined;
     this.#reset();
