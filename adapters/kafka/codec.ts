@@ -10,11 +10,15 @@
  *   mqgate-tag      the tag, when there is one
  *   mqgate-keys     the keys, as a JSON array of strings
  *   mqgate-props    the properties, as a JSON object of strings
+ *   mqgate-queue    retry and DLQ copies: the queue index in the topic they came from
+ *   mqgate-retries  retry and DLQ copies: reconsume times (absent: 0)
+ *   mqgate-due      retry copies: when they are to be delivered again, ms
  * ```
  * The partition is mqgate's queue index, always set explicitly (never Kafka's partitioner).
  * Kafka stamps the append time only on topics with LogAppendTime; a record read back gives its
  * born time as its store time.
  */
+import { createHash } from 'node:crypto';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { Prop } from '../../src/broker/index.js';
 import type { StoredMessage } from '../../src/message/message.js';
@@ -26,10 +30,23 @@ const H = {
   tag: 'mqgate-tag',
   keys: 'mqgate-keys',
   props: 'mqgate-props',
+  queue: 'mqgate-queue',
+  retries: 'mqgate-retries',
+  due: 'mqgate-due',
 } as const;
 
-/** A record for producer.send, with its partition set. */
-export function encode(m: OutboundMessage): Message & { partition: number } {
+/** What a retry or DLQ copy carries beside the message (see the header list above). */
+export interface CopyHeaders {
+  readonly queueId: number;
+  readonly reconsumeTimes: number;
+  readonly due?: number;
+}
+
+/** A record for producer.send, with its partition set (a copy's: `partition`, and `copy` headers). */
+export function encode(
+  m: OutboundMessage,
+  copy?: CopyHeaders & { partition: number },
+): Message & { partition: number } {
   const headers: IHeaders = {
     [H.id]: m.msgId,
     [H.born]: String(m.bornTimestamp),
@@ -37,9 +54,14 @@ export function encode(m: OutboundMessage): Message & { partition: number } {
     [H.props]: JSON.stringify(m.properties),
   };
   if (m.tag !== undefined) headers[H.tag] = m.tag;
+  if (copy !== undefined) {
+    headers[H.queue] = String(copy.queueId);
+    headers[H.retries] = String(copy.reconsumeTimes);
+    if (copy.due !== undefined) headers[H.due] = String(copy.due);
+  }
   const key = m.properties[Prop.SHARDING_KEY] ?? m.keys[0];
   return {
-    partition: m.queueId,
+    partition: copy?.partition ?? m.queueId,
     key: key ?? null,
     value:
       typeof m.body === 'string'
@@ -58,16 +80,21 @@ export function recordSize(r: Message): number {
   return n;
 }
 
-/** A fetched record as mqgate's message (`queueOffset` is the record's offset). */
+/**
+ * A fetched record as mqgate's message (`queueOffset` is the record's offset). A retry or DLQ
+ * copy gives its origin's queue index and its reconsume times; a record no mqgate wrote (no
+ * header) gets a msgId made from where it is, the same every time it is read.
+ */
 export function decode(topic: string, partition: number, r: KafkaMessage): StoredMessage {
   const h = r.headers ?? {};
+  const queue = text(h[H.queue]);
   const born = Number(text(h[H.born]) ?? r.timestamp);
   const k = parsed(text(h[H.keys]));
   const body = r.value ?? Buffer.alloc(0);
   return {
-    msgId: text(h[H.id]) ?? '',
+    msgId: text(h[H.id]) ?? foreignId(topic, partition, r.offset),
     topic,
-    queueId: partition,
+    queueId: queue === undefined ? partition : Number(queue),
     queueOffset: Number(r.offset),
     commitLogOffset: -1,
     storeSize: body.length,
@@ -79,9 +106,19 @@ export function decode(topic: string, partition: number, r: KafkaMessage): Store
     storeTimestamp: Number(r.timestamp) || born,
     flag: 0,
     sysFlag: 0,
-    reconsumeTimes: 0,
+    reconsumeTimes: Number(text(h[H.retries]) ?? 0),
     preparedTransactionOffset: 0,
   };
+}
+
+function foreignId(topic: string, partition: number, offset: string): string {
+  return createHash('md5').update(`${topic}\u0000${partition}\u0000${offset}`).digest('hex').toUpperCase();
+}
+
+/** When a retry copy is due (undefined: not a retry copy). */
+export function dueOf(r: KafkaMessage): number | undefined {
+  const due = text(r.headers?.[H.due]);
+  return due === undefined ? undefined : Number(due);
 }
 
 /** A header value as text (kafkajs gives Buffers, or arrays for repeated headers: the first). */

@@ -1,60 +1,57 @@
 /**
  * A group's consumer of one topic on Kafka, as the adapter contract's delivery stream: a kafkajs
- * consumer in the Kafka group of the same name (so Kafka splits the partitions among every
- * gateway's consumers of the group), with auto-commit off. At most `credit` deliveries are out;
- * what the fetches bring beyond that waits here, and past `credit` waiting the topic is paused
- * (kafkajs fetches it again from there on resume). An ack commits only the contiguous acked
- * prefix of its partition (Kafka keeps one offset per partition); a release is handed out again
- * from memory (deliveryAttempt + 1). A rebalance, a reconnect or a restart reads every
- * partition again from its committed offset, and deliveries of before settle nothing: what was
- * unsettled comes again (at least once). kafkajs also goes back by itself (a rejoin from inside a
- * fetch, after stale metadata); a record at or below the last one seen of its partition starts
- * that partition afresh the same way, so no offset is ever committed over one not acked.
+ * consumer in the Kafka group of that name (Kafka splits the partitions among every gateway's
+ * consumers of the group), auto-commit off. At most `credit` deliveries are out; past `credit`
+ * waiting here the topic is paused. An ack commits only the contiguous acked prefix of its
+ * partition (partition-state.ts); a release is handed out again (deliveryAttempt + 1). A join,
+ * a reconnect or a restart reads every partition again from its commit, and so does kafkajs by
+ * itself (a rejoin inside a fetch): a record at or below the last one seen of its partition
+ * starts that partition afresh, and deliveries of before settle nothing (they come again).
+ * With a retry topic (retry-topics.ts) the group's retry copies are read too: a nack writes the
+ * copy (or the dead letter), then acks; a copy not yet due is held, its partition paused.
  */
-import { createHash } from 'node:crypto';
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { HandOff } from '../../src/hand-off.js';
 import type { StoredMessage } from '../../src/message/message.js';
 import type { Delivery, DeliveryStream } from '../spi.js';
-import { decode } from './codec.js';
+import { decode, dueOf } from './codec.js';
 import { OffsetCommits } from './offset-commits.js';
+import { PartitionState } from './partition-state.js';
 
 export interface GroupConsumerOptions {
   readonly kafka: Kafka;
   readonly group: string;
   readonly topic: string;
   readonly credit: number;
+  /** The group's retry topic for this topic, read beside it (none: retry is the core's). */
+  readonly retryTopic?: string | undefined;
+  /** Writes a failed message's retry copy or dead letter (where retry is the broker's). */
+  readonly sendBack?: (m: StoredMessage, o: { delayLevel?: number; deadLetter?: boolean }) => Promise<void>;
   /** Before each join: sets where partitions the group never committed start (see start-position.ts). */
   readonly prepare: () => Promise<void>;
   readonly logger: Logger;
   readonly onClose: () => void;
 }
 
-/** One partition as this consumer holds it since the last join (or since kafkajs went back). */
-interface Part {
-  /** Offsets received and not yet under the committed offset, in order. */
-  readonly order: number[];
-  readonly acked: Set<number>;
-  readonly attempts: Map<number, number>;
-  /** The highest offset received. */
-  last: number;
-  /** Deliveries of it out and not settled. */
-  out: number;
+/** A record waiting to be handed out, and the partition it belongs to. */
+interface Entry {
+  readonly part: PartitionState;
+  readonly m: StoredMessage;
 }
 
 export class GroupConsumer implements DeliveryStream {
   readonly #o: GroupConsumerOptions;
   readonly #out = new HandOff<Delivery>();
+  readonly #commits: OffsetCommits;
   #consumer: Consumer | undefined;
   /** Bumped at every join and restart: a delivery of an older one settles nothing. */
   #gen = 0;
-  #parts = new Map<number, Part>();
-  #waiting: StoredMessage[] = [];
-  #redo: StoredMessage[] = [];
+  #parts = new Map<string, PartitionState>();
+  #waiting: Entry[] = [];
+  #redo: Entry[] = [];
   #unsettled = 0;
   #paused = false;
-  readonly #commits: OffsetCommits;
   #starting: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -68,9 +65,7 @@ export class GroupConsumer implements DeliveryStream {
       commit: async (offsets) => {
         const consumer = this.#consumer;
         if (consumer === undefined) throw new Error('no consumer');
-        await consumer.commitOffsets(
-          offsets.map(({ partition, offset }) => ({ topic: o.topic, partition, offset: String(offset) })),
-        );
+        await consumer.commitOffsets(offsets.map((x) => ({ ...x, offset: String(x.offset) })));
       },
     });
     this.#starting = this.#start();
@@ -95,7 +90,7 @@ export class GroupConsumer implements DeliveryStream {
 
   async #start(): Promise<void> {
     if (this.#closed) return;
-    const { kafka, group, topic, logger } = this.#o;
+    const { kafka, group, topic, retryTopic, logger } = this.#o;
     const consumer = kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: false,
@@ -104,7 +99,7 @@ export class GroupConsumer implements DeliveryStream {
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 3000 },
     });
     this.#consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => this.#joined());
+    consumer.on(consumer.events.GROUP_JOIN, () => this.#reset());
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       logger.warn({ err: payload.error, group, topic }, 'kafka consumer crashed');
       if (!payload.restart) this.#retryLater(consumer);
@@ -112,11 +107,11 @@ export class GroupConsumer implements DeliveryStream {
     try {
       await this.#o.prepare();
       await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async (p) => this.#arrived(consumer, p),
+      await consumer.subscribe({
+        topics: retryTopic === undefined ? [topic] : [topic, retryTopic],
+        fromBeginning: true,
       });
+      await consumer.run({ autoCommit: false, eachMessage: async (p) => this.#arrived(consumer, p) });
     } catch (err) {
       logger.warn({ err, group, topic }, 'kafka consumer could not start; trying again');
       this.#retryLater(consumer);
@@ -134,13 +129,10 @@ export class GroupConsumer implements DeliveryStream {
     }, 1000);
   }
 
-  /** A (re)join: kafkajs reads every assigned partition again from its committed offset. */
-  #joined(): void {
-    this.#reset();
-  }
-
+  /** A (re)join or a stop: kafkajs reads every assigned partition again from its committed offset. */
   #reset(): void {
     this.#gen++;
+    for (const part of this.#parts.values()) this.#forget(part);
     this.#parts = new Map();
     this.#waiting = [];
     this.#redo = [];
@@ -151,35 +143,59 @@ export class GroupConsumer implements DeliveryStream {
 
   #arrived(consumer: Consumer, p: EachMessagePayload): void {
     if (this.#closed || consumer !== this.#consumer) return;
-    const m = decode(p.topic, p.partition, p.message);
-    const message = m.msgId === '' ? { ...m, msgId: foreignId(m) } : m;
-    let part = this.#parts.get(p.partition);
-    if (part !== undefined && message.queueOffset <= part.last) {
+    const message = decode(this.#o.topic, p.partition, p.message);
+    const key = PartitionState.key(p.topic, p.partition);
+    let part = this.#parts.get(key);
+    if (part !== undefined && !part.received(message.queueOffset)) {
       // kafkajs went back (it reads from the committed offset again): so does this partition
-      this.#dropPart(p.partition);
+      this.#dropPart(part);
       part = undefined;
     }
-    if (part === undefined)
-      this.#parts.set(
-        p.partition,
-        (part = { order: [], acked: new Set(), attempts: new Map(), last: -1, out: 0 }),
-      );
-    part.last = message.queueOffset;
-    part.order.push(message.queueOffset);
-    this.#waiting.push(message);
+    if (part === undefined) {
+      this.#parts.set(key, (part = new PartitionState(p.topic, p.partition)));
+      part.received(message.queueOffset);
+    }
+    const due = p.topic === this.#o.retryTopic ? dueOf(p.message) : undefined;
+    if (due !== undefined && (part.holding || due > Date.now())) return this.#hold(part, message, due);
+    this.#waiting.push({ part, m: message });
     this.#pump();
     if (!this.#paused && this.#waiting.length >= this.#o.credit) this.#pause(true);
   }
 
+  /** A retry copy before its time: kept, its partition paused, until it is due. */
+  #hold(part: PartitionState, m: StoredMessage, due: number): void {
+    this.#consumer?.pause([{ topic: part.topic, partitions: [part.partition] }]);
+    part.hold(m, due, (ready, holding) => {
+      if (this.#parts.get(PartitionState.key(part.topic, part.partition)) !== part) return;
+      for (const r of ready) this.#waiting.push({ part, m: r });
+      if (!holding) this.#resumePart(part);
+      this.#pump();
+    });
+  }
+
+  #resumePart(part: PartitionState): void {
+    try {
+      this.#consumer?.resume([{ topic: part.topic, partitions: [part.partition] }]);
+    } catch {
+      // not running: a new consumer starts unpaused
+    }
+  }
+
+  /** A partition's state is dropped: its timer stops, a partition paused for held copies goes on. */
+  #forget(part: PartitionState): void {
+    const holding = part.holding;
+    part.dispose();
+    if (holding) this.#resumePart(part);
+  }
+
   /** Forgets a partition's state: its deliveries out settle nothing, what waits is dropped. */
-  #dropPart(partition: number): void {
-    const part = this.#parts.get(partition);
-    if (part === undefined) return;
-    this.#parts.delete(partition);
+  #dropPart(part: PartitionState): void {
+    this.#parts.delete(PartitionState.key(part.topic, part.partition));
+    this.#forget(part);
     this.#unsettled -= part.out;
-    this.#waiting = this.#waiting.filter((m) => m.queueId !== partition);
-    this.#redo = this.#redo.filter((m) => m.queueId !== partition);
-    this.#commits.drop(partition);
+    this.#waiting = this.#waiting.filter((e) => e.part !== part);
+    this.#redo = this.#redo.filter((e) => e.part !== part);
+    this.#commits.drop(part.topic, part.partition);
   }
 
   /** Pauses or resumes fetching the topic (a consumer not running yet takes neither). */
@@ -196,52 +212,56 @@ export class GroupConsumer implements DeliveryStream {
 
   #pump(): void {
     while (this.#unsettled < this.#o.credit) {
-      const m = this.#redo.shift() ?? this.#waiting.shift();
-      if (m === undefined) break;
-      this.#hand(m);
+      const e = this.#redo.shift() ?? this.#waiting.shift();
+      if (e === undefined) break;
+      this.#hand(e);
     }
     if (this.#paused && this.#waiting.length < this.#o.credit / 2) this.#pause(false);
   }
 
-  #hand(m: StoredMessage): void {
+  #hand(e: Entry): void {
+    const { part, m } = e;
     const gen = this.#gen;
-    const part = this.#parts.get(m.queueId) as Part;
-    const attempt = (part.attempts.get(m.queueOffset) ?? 0) + 1;
+    const attempt = part.attempts(m.queueOffset) + 1;
     let settled = false;
     this.#unsettled++;
     part.out++;
+    const live = (): boolean =>
+      !settled &&
+      !this.#closed &&
+      gen === this.#gen &&
+      this.#parts.get(PartitionState.key(part.topic, part.partition)) === part;
     const settle = async (acked: boolean): Promise<boolean> => {
-      if (settled || this.#closed || gen !== this.#gen || this.#parts.get(m.queueId) !== part) return false;
+      if (!live()) return false;
       settled = true;
       this.#unsettled--;
       part.out--;
-      if (acked) this.#acked(part, m);
-      else {
-        part.attempts.set(m.queueOffset, attempt);
-        this.#redo.push(m);
+      if (!acked) {
+        part.givenBack(m.queueOffset, attempt);
+        this.#redo.push(e);
+      } else {
+        const commit = part.acked(m.queueOffset);
+        if (commit !== undefined) this.#commits.set(part.topic, part.partition, commit);
       }
       this.#pump();
       return true;
     };
-    // retry is the core's on Kafka: a nack gives the message back like a release
+    const sendBack = this.#o.sendBack;
     this.#out.push({
       message: m,
-      deliveryAttempt: attempt,
+      // a retry copy counts the failures before it
+      deliveryAttempt: attempt + m.reconsumeTimes,
       ack: () => settle(true),
-      nack: () => settle(false),
       release: () => settle(false),
+      // the copy first (it throws when it cannot be written: the delivery stays out), then the
+      // ack; where retry is the core's, a nack gives the message back like a release
+      nack: async (o = {}) => {
+        if (sendBack === undefined) return settle(false);
+        if (!live()) return false;
+        await sendBack(m, o);
+        return settle(true);
+      },
     });
-  }
-
-  /** Moves the partition's commit over the acked prefix. */
-  #acked(part: Part, m: StoredMessage): void {
-    part.attempts.delete(m.queueOffset);
-    part.acked.add(m.queueOffset);
-    let commit: number | undefined;
-    while (part.order.length > 0 && part.acked.delete(part.order[0] as number))
-      commit = (part.order.shift() as number) + 1;
-    if (commit === undefined) return;
-    this.#commits.set(m.queueId, commit);
   }
 
   /** Leaves the group after committing what is acked (an offset reset waits for this). */
@@ -277,12 +297,4 @@ export class GroupConsumer implements DeliveryStream {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** A msgId for a record that no mqgate wrote (no header): the same for the same record. */
-function foreignId(m: StoredMessage): string {
-  return createHash('md5')
-    .update(`${m.topic}\u0000${m.queueId}\u0000${m.queueOffset}`)
-    .digest('hex')
-    .toUpperCase();
 }

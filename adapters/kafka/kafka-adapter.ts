@@ -31,6 +31,7 @@ import { AdminClient } from './admin-client.js';
 import { kafkaError } from './kafka-errors.js';
 import { kafkaSeek } from './kafka-seek.js';
 import { ProduceBatcher } from './produce-batcher.js';
+import { RetryTopics } from './retry-topics.js';
 import { pinStart } from './start-position.js';
 import { TopicAdmin } from './topic-admin.js';
 
@@ -44,6 +45,8 @@ export interface KafkaOptions {
   readonly maxMessageBytes: number;
   /** The gateway's largest message body. */
   readonly maxMessageSize: number;
+  /** The gateway's delay levels in ms (level n at index n - 1): the retry topics' partitions. */
+  readonly delayLevelsMs: readonly number[];
   readonly logger: Logger;
 }
 
@@ -61,6 +64,9 @@ export class KafkaAdapter implements BrokerAdapter {
   readonly #batcher: ProduceBatcher;
   readonly #topics: TopicAdmin;
   readonly #readers = new Set<GroupConsumer>();
+  readonly #retries: RetryTopics;
+  /** The retry topic of each group and topic this gateway made one for. */
+  readonly #retryTopics = new Map<string, string>();
   #up = false;
   #lastError: string | undefined;
 
@@ -96,7 +102,19 @@ export class KafkaAdapter implements BrokerAdapter {
       logger: o.logger,
       onResult: (err) => this.#health(err),
     });
+    this.#retries = new RetryTopics({
+      kafka: this.#kafka,
+      backend: o.name,
+      admin: this.#admin,
+      topics: this.#topics,
+      batcher: this.#batcher,
+      levelsMs: o.delayLevelsMs,
+    });
     this.extras = {
+      deadLetter: {
+        list: (g, x) => this.#retries.list(g, x),
+        resend: (g, id) => this.#retries.resend(g, id),
+      },
       seek: kafkaSeek({
         kafka: this.#kafka,
         backend: o.name,
@@ -110,6 +128,10 @@ export class KafkaAdapter implements BrokerAdapter {
     const native = (how: string) => ({ support: 'native' as const, how });
     return {
       features: {
+        retry: native(
+          "a copy to the group's retry topic mqgate.retry.{group}.{topic}, a partition per delay level, read by the group when due",
+        ),
+        deadLetter: native("the group's DLQ topic mqgate.dlq.{group}: browse and resend"),
         startPosition: native(
           "a new group's offsets are committed before it first joins: FIRST the log start, LAST the end, a time by offsets by timestamp",
         ),
@@ -162,12 +184,24 @@ export class KafkaAdapter implements BrokerAdapter {
       void r.stop().then(() => r.restart());
   }
 
-  /** Kafka makes a group when its first consumer joins; nothing to do ahead of that. */
-  async ensureGroup(): Promise<void> {}
+  /**
+   * Kafka makes a group when its first consumer joins; mqgate makes its retry and DLQ topics
+   * (a broadcasting consumer's own group has none: a failed broadcast is dropped).
+   */
+  async ensureGroup(group: string, topic: string, o: { member?: boolean } = {}): Promise<void> {
+    if (o.member === true) return;
+    this.#retryTopics.set(`${group}\u0000${topic}`, await this.#retries.ensure(group, topic));
+  }
 
+  /** Deletes the topic, and the retry topics of it this gateway made. */
   async deleteTopic(topic: string): Promise<void> {
     for (const r of [...this.#readers]) if (r.topic === topic) await r.close();
     await this.#topics.delete(topic);
+    for (const [key, retry] of [...this.#retryTopics])
+      if (key.endsWith(`\u0000${topic}`)) {
+        await this.#topics.delete(retry);
+        this.#retryTopics.delete(key);
+      }
     this.#batcher.renew();
   }
 
@@ -194,11 +228,14 @@ export class KafkaAdapter implements BrokerAdapter {
   }
 
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream {
+    const retryTopic = this.#retryTopics.get(`${group}\u0000${topic}`);
     const reader: GroupConsumer = new GroupConsumer({
       kafka: this.#kafka,
       group,
       topic,
       credit: o.credit,
+      retryTopic,
+      sendBack: retryTopic === undefined ? undefined : (m, x) => this.#retries.write(group, m, x),
       prepare: () => this.#admin.run((a) => pinStart(a, group, topic, o.from)),
       logger: this.#o.logger,
       onClose: () => this.#readers.delete(reader),

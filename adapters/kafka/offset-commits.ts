@@ -11,17 +11,19 @@ const COMMIT_EVERY_MS = 50;
 /** How long a failed commit waits before the next try. */
 const RETRY_MS = 500;
 
+export type TopicOffset = { topic: string; partition: number; offset: number };
+
 export interface OffsetCommitsOptions {
   readonly group: string;
   readonly topic: string;
   readonly logger: Logger;
   /** Commits through the current consumer (throws when there is none or it is not in the group). */
-  readonly commit: (offsets: { partition: number; offset: number }[]) => Promise<void>;
+  readonly commit: (offsets: TopicOffset[]) => Promise<void>;
 }
 
 export class OffsetCommits {
   readonly #o: OffsetCommitsOptions;
-  #dirty = new Map<number, number>();
+  #dirty = new Map<string, TopicOffset>();
   /** Bumped by reset(): a failed commit of before is not tried again. */
   #gen = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -31,15 +33,15 @@ export class OffsetCommits {
     this.#o = o;
   }
 
-  /** Every message of `partition` below `offset` is done. */
-  set(partition: number, offset: number): void {
-    this.#dirty.set(partition, offset);
+  /** Every message of the partition below `offset` is done. */
+  set(topic: string, partition: number, offset: number): void {
+    this.#dirty.set(`${topic}\u0000${partition}`, { topic, partition, offset });
     this.#schedule(COMMIT_EVERY_MS);
   }
 
   /** Forgets what a partition had to commit (it is read again from its last commit). */
-  drop(partition: number): void {
-    this.#dirty.delete(partition);
+  drop(topic: string, partition: number): void {
+    this.#dirty.delete(`${topic}\u0000${partition}`);
   }
 
   /** A new join: nothing of before is committed any more. */
@@ -71,7 +73,7 @@ export class OffsetCommits {
     const dirty = this.#dirty;
     this.#dirty = new Map();
     try {
-      await this.#o.commit([...dirty].map(([partition, offset]) => ({ partition, offset })));
+      await this.#o.commit([...dirty.values()]);
     } catch (err) {
       this.#o.logger.debug({ err, group: this.#o.group, topic: this.#o.topic }, 'commit failed');
       if (gen !== this.#gen) return;

@@ -36,10 +36,10 @@ export class TopicAdmin {
     checkTopicName(topic);
     if ((this.#topics.get(topic)?.queues ?? 0) >= queues) return false;
     try {
-      return await this.#admin.run(async (a) => {
-        const exists = (await a.listTopics()).includes(topic);
-        if (!exists)
-          await a.createTopics({
+      const exists = await this.#admin.run(async (a) => (await a.listTopics()).includes(topic));
+      if (!exists)
+        await this.#admin.run((a) =>
+          a.createTopics({
             topics: [
               {
                 topic,
@@ -47,34 +47,41 @@ export class TopicAdmin {
                 configEntries: [{ name: 'max.message.bytes', value: String(this.#maxBytes) }],
               },
             ],
-            waitForLeaders: true,
-          });
-        const meta = await a.fetchTopicMetadata({ topics: [topic] });
-        const have = meta.topics[0]?.partitions.length ?? 0;
-        if (have < queues) await a.createPartitions({ topicPartitions: [{ topic, count: queues }] });
-        // also for a topic made elsewhere a moment ago: its partitions may not answer yet
-        await this.#leadersReady(topic);
-        this.#topics.set(topic, { queues: Math.max(have, queues), maxBytes: await this.#limit(topic) });
-        return exists && have < queues;
-      });
+            // the leaders are awaited below (kafkajs gives up after its few retries)
+            waitForLeaders: false,
+          }),
+        );
+      // also for a topic made elsewhere a moment ago: its partitions may not answer yet
+      const have = await this.#ready(topic, () =>
+        this.#admin.run((a) => a.fetchTopicMetadata({ topics: [topic] })),
+      );
+      const partitions = have.topics[0]?.partitions.length ?? 0;
+      if (partitions < queues) {
+        await this.#admin.run((a) => a.createPartitions({ topicPartitions: [{ topic, count: queues }] }));
+        await this.#ready(topic, () => this.#admin.run((a) => a.fetchTopicOffsets(topic)));
+      }
+      this.#topics.set(topic, { queues: Math.max(partitions, queues), maxBytes: await this.#limit(topic) });
+      return exists && partitions < queues;
     } catch (err) {
       throw kafkaError(err, this.#backend, `create topic "${topic}"`);
     }
   }
 
   /**
-   * Waits until every partition answers for its offsets: right after a create, a broker may
-   * still say NOT_LEADER_OR_FOLLOWER (the leader is elected, its log not loaded yet).
+   * Asks until the topic answers, then until every partition answers for its offsets: right
+   * after a create (longer right after a broker restart) a broker may still say
+   * UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER while a leader's log is loaded.
    */
-  async #leadersReady(topic: string): Promise<void> {
+  async #ready<T>(topic: string, ask: () => Promise<T>): Promise<T> {
     const until = Date.now() + LEADERS_WAIT_MS;
     for (;;)
       try {
+        const answer = await ask();
         await this.#admin.run((a) => a.fetchTopicOffsets(topic));
-        return;
+        return answer;
       } catch (err) {
         if (Date.now() > until) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 200));
       }
   }
 

@@ -60,17 +60,20 @@ describe('kafka codec', () => {
     expect(untagged.tag).toBeUndefined();
   });
 
-  it('kafka codec - a record no mqgate wrote reads as an untagged message born at its timestamp', () => {
-    const m = decode('orders', 1, {
+  it('kafka codec - a record no mqgate wrote reads as an untagged message born at its timestamp, its id from where it is', () => {
+    const record = {
       key: null,
       value: Buffer.from('plain'),
       timestamp: '1700000000000',
       attributes: 0,
       offset: '7',
       headers: { 'mqgate-keys': Buffer.from('not json') },
-    });
+    };
+    const m = decode('orders', 1, record);
+    expect(m.msgId).toMatch(/^[0-9A-F]{32}$/);
+    expect(decode('orders', 1, record).msgId).toBe(m.msgId);
+    expect(decode('orders', 1, { ...record, offset: '8' }).msgId).not.toBe(m.msgId);
     expect(m).toMatchObject({
-      msgId: '',
       queueOffset: 7,
       tag: undefined,
       keys: [],
