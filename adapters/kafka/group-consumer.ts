@@ -1,7 +1,7 @@
 /**
  * A group's consumer of one topic on Kafka, as the adapter contract's delivery stream: a kafkajs
- * consumer in the Kafka group of that name (Kafka splits the partitions among every gateway's
- * consumers of the group), auto-commit off. At most `credit` deliveries are out; past `credit`
+ * consumer in the Kafka group `{group}@{topic}` (names.ts; Kafka splits the partitions among
+ * every gateway's consumers of it), auto-commit off. At most `credit` deliveries are out; past `credit`
  * waiting here the topic is paused. An ack commits only the contiguous acked prefix of its
  * partition (partition-state.ts); a release is handed out again (deliveryAttempt + 1). A join,
  * a reconnect or a restart reads every partition again from its commit, and so does kafkajs by
@@ -21,7 +21,9 @@ import { PartitionState } from './partition-state.js';
 
 export interface GroupConsumerOptions {
   readonly kafka: Kafka;
+  /** The mqgate group, and the Kafka group its consumers of the topic are (names.ts). */
   readonly group: string;
+  readonly groupId: string;
   readonly topic: string;
   readonly credit: number;
   /** The group's retry topic for this topic, read beside it (none: retry is the core's). */
@@ -92,7 +94,7 @@ export class GroupConsumer implements DeliveryStream {
     if (this.#closed) return;
     const { kafka, group, topic, retryTopic, logger } = this.#o;
     const consumer = kafka.consumer({
-      groupId: group,
+      groupId: this.#o.groupId,
       allowAutoTopicCreation: false,
       // a fetch waits this long for data; disconnect() waits for the fetch in flight
       maxWaitTimeInMs: 500,

@@ -3,9 +3,9 @@
  * with one partition per queue, created by the admin API (queues only grow: more partitions);
  * the queue index mqgate picks is the partition, so a sharding key lands on the same index as on
  * every other backend. Sends from every caller are coalesced into idempotent produce requests
- * with acks=all (produce-batcher.ts). Each mqgate group is the Kafka group of the same name, read
- * by a consumer per group and topic (group-consumer.ts), so several gateways split a group's
- * partitions as Kafka assigns them. Native: start positions and seek (Kafka keeps a log and the
+ * with acks=all (produce-batcher.ts). An mqgate group's consumers of a topic are the Kafka group
+ * `{group}@{topic}` (names.ts), read by a consumer per group and topic (group-consumer.ts), so
+ * several gateways split a group's partitions as Kafka assigns them. Native: start positions and seek (Kafka keeps a log and the
  * groups' offsets). The core supplies the rest over these primitives: POP and invisible times
  * (Kafka 4's share groups would make them native, but no Node client speaks ShareFetch yet),
  * retry and DLQ, delay levels and timers, transactions, orderly groups, broadcasting (a group
@@ -30,7 +30,9 @@ import { GroupConsumer } from './group-consumer.js';
 import { AdminClient } from './admin-client.js';
 import { kafkaError } from './kafka-errors.js';
 import { kafkaSeek } from './kafka-seek.js';
+import { groupIdOf } from './names.js';
 import { ProduceBatcher } from './produce-batcher.js';
+import { Readers } from './readers.js';
 import { RetryTopics } from './retry-topics.js';
 import { pinStart } from './start-position.js';
 import { TopicAdmin } from './topic-admin.js';
@@ -63,8 +65,10 @@ export class KafkaAdapter implements BrokerAdapter {
   readonly #admin: AdminClient;
   readonly #batcher: ProduceBatcher;
   readonly #topics: TopicAdmin;
-  readonly #readers = new Set<GroupConsumer>();
+  readonly #consumers = new Set<GroupConsumer>();
   readonly #retries: RetryTopics;
+  /** Reads by offset (pull, key query, DLQ). */
+  readonly #reads: Readers;
   /** The retry topic of each group and topic this gateway made one for. */
   readonly #retryTopics = new Map<string, string>();
   #up = false;
@@ -89,6 +93,7 @@ export class KafkaAdapter implements BrokerAdapter {
       },
     });
     this.#admin = new AdminClient(this.#kafka);
+    this.#reads = new Readers(this.#kafka);
     this.#topics = new TopicAdmin({
       admin: this.#admin,
       backend: o.name,
@@ -103,7 +108,7 @@ export class KafkaAdapter implements BrokerAdapter {
       onResult: (err) => this.#health(err),
     });
     this.#retries = new RetryTopics({
-      kafka: this.#kafka,
+      readers: this.#reads,
       backend: o.name,
       admin: this.#admin,
       topics: this.#topics,
@@ -116,10 +121,10 @@ export class KafkaAdapter implements BrokerAdapter {
         resend: (g, id) => this.#retries.resend(g, id),
       },
       seek: kafkaSeek({
-        kafka: this.#kafka,
+        readers: this.#reads,
         backend: o.name,
         admin: (fn) => this.#admin.run(fn),
-        readers: (g, t) => [...this.#readers].filter((r) => r.group === g && r.topic === t),
+        consumers: (g, t) => [...this.#consumers].filter((r) => r.group === g && r.topic === t),
       }),
     };
   }
@@ -166,7 +171,8 @@ export class KafkaAdapter implements BrokerAdapter {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#readers].map((r) => r.close()));
+    await Promise.all([...this.#consumers].map((r) => r.close()));
+    await this.#reads.close();
     await this.#batcher.close();
     await this.#admin.close();
     this.#up = false;
@@ -180,7 +186,7 @@ export class KafkaAdapter implements BrokerAdapter {
   async ensureTopic(topic: string, queues: number): Promise<void> {
     if (!(await this.#topics.ensure(topic, queues))) return;
     // kafkajs sees new partitions only at its next metadata refresh (minutes): join again now
-    for (const r of [...this.#readers].filter((x) => x.topic === topic))
+    for (const r of [...this.#consumers].filter((x) => x.topic === topic))
       void r.stop().then(() => r.restart());
   }
 
@@ -195,7 +201,8 @@ export class KafkaAdapter implements BrokerAdapter {
 
   /** Deletes the topic, and the retry topics of it this gateway made. */
   async deleteTopic(topic: string): Promise<void> {
-    for (const r of [...this.#readers]) if (r.topic === topic) await r.close();
+    for (const r of [...this.#consumers]) if (r.topic === topic) await r.close();
+    await this.#reads.close(topic);
     await this.#topics.delete(topic);
     for (const [key, retry] of [...this.#retryTopics])
       if (key.endsWith(`\u0000${topic}`)) {
@@ -229,18 +236,20 @@ export class KafkaAdapter implements BrokerAdapter {
 
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream {
     const retryTopic = this.#retryTopics.get(`${group}\u0000${topic}`);
+    const groupId = groupIdOf(group, topic);
     const reader: GroupConsumer = new GroupConsumer({
       kafka: this.#kafka,
       group,
+      groupId,
       topic,
       credit: o.credit,
       retryTopic,
       sendBack: retryTopic === undefined ? undefined : (m, x) => this.#retries.write(group, m, x),
-      prepare: () => this.#admin.run((a) => pinStart(a, group, topic, o.from)),
+      prepare: () => this.#admin.run((a) => pinStart(a, groupId, topic, o.from)),
       logger: this.#o.logger,
-      onClose: () => this.#readers.delete(reader),
+      onClose: () => this.#consumers.delete(reader),
     });
-    this.#readers.add(reader);
+    this.#consumers.add(reader);
     return reader;
   }
 }

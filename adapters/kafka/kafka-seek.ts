@@ -1,28 +1,29 @@
 /**
- * Seek on Kafka, all native: read a partition by offset (partition-reader.ts), the partitions'
+ * Seek on Kafka, all native: read a partition by offset (topic-reader.ts), the partitions'
  * low and high watermarks, a group's committed offsets with lag (Kafka keeps them), commit and
  * reset (to FIRST, LAST or the first record born at or after a time, by Kafka's offsets by
  * timestamp). Kafka sets a group's offsets only while the group has no members: this gateway's
  * consumers of the group leave for the change and join again after it; a member elsewhere
  * (another gateway) makes the change fail with a clear error.
  */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { OffsetTarget, QueueOffset } from '../../src/broker/index.js';
 import { MqgateError } from '../../src/errors.js';
 import type { GetMessageResult } from '../../src/store/status.js';
 import type { Extras } from '../spi.js';
 import type { GroupConsumer } from './group-consumer.js';
 import { kafkaError } from './kafka-errors.js';
-import { readPartition } from './partition-reader.js';
+import { groupIdOf } from './names.js';
+import type { Readers } from './readers.js';
 import { isGroupBusy } from './start-position.js';
 
 export interface KafkaSeekSource {
-  readonly kafka: Kafka;
+  readonly readers: Readers;
   readonly backend: string;
   /** Runs `fn` with the admin client (on a fresh one again when it went stale). */
   admin<T>(fn: (a: Admin) => Promise<T>): Promise<T>;
   /** This gateway's consumers of a group on a topic. */
-  readers(group: string, topic: string): GroupConsumer[];
+  consumers(group: string, topic: string): GroupConsumer[];
 }
 
 type Bounds = { queueId: number; minOffset: number; maxOffset: number };
@@ -58,12 +59,12 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
 
   /** Sets offsets with this gateway's consumers of the group out of it. */
   async function move(group: string, topic: string, partitions: { partition: number; offset: number }[]) {
-    const readers = src.readers(group, topic);
+    const readers = src.consumers(group, topic);
     await Promise.all(readers.map((r) => r.stop()));
     try {
       await src.admin((a) =>
         a.setOffsets({
-          groupId: group,
+          groupId: groupIdOf(group, topic),
           topic,
           partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
         }),
@@ -72,7 +73,7 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
       if (isGroupBusy(err))
         throw new MqgateError(
           'MQ_ERR_BACKEND_REFUSED',
-          `group "${group}" has consumers on another gateway; Kafka moves a group's offsets only while it has none`,
+          `group "${group}" has consumers of "${topic}" on another gateway; Kafka moves a group's offsets only while it has none`,
           { cause: err },
         );
       throw kafkaError(err, src.backend, `set the offsets of "${group}"`);
@@ -99,7 +100,7 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
           nextBeginOffset: b.maxOffset,
         };
       const messages = await call(`read "${topic}" queue ${queueId}`, () =>
-        readPartition(src.kafka, topic, queueId, offset, max, b.maxOffset),
+        src.readers.read(topic, queueId, offset, max, b.maxOffset),
       );
       return {
         ...base,
@@ -120,13 +121,13 @@ export function kafkaSeek(src: KafkaSeekSource): NonNullable<Extras['seek']> {
       const [b, committed] = await Promise.all([
         bounds(topic),
         call(`offsets of group "${id}"`, () =>
-          src.admin((a) => a.fetchOffsets({ groupId: id, topics: [topic] })),
+          src.admin((a) => a.fetchOffsets({ groupId: groupIdOf(id, topic), topics: [topic] })),
         ),
       ]);
       const byPartition = new Map(
         (committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
       );
-      const inflight = src.readers(id, topic).reduce((n, r) => n + r.unsettled, 0);
+      const inflight = src.consumers(id, topic).reduce((n, r) => n + r.unsettled, 0);
       return b.map((x) => {
         const c = byPartition.get(x.queueId) ?? -1;
         const offset = c >= 0 ? c : x.maxOffset;

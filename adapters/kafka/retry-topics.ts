@@ -11,11 +11,8 @@
  * ```
  * Copies carry RocketMQ's retry and DLQ properties (RETRY_TOPIC, ORIGIN_MESSAGE_ID,
  * RECONSUME_TIME; DLQ_ORIGIN_TOPIC, DLQ_ORIGIN_MESSAGE_ID), their origin's queue index and their
- * reconsume times. Kafka topic names take only letters, digits, `.`, `_` and `-`: other
- * characters of a group or topic name become `_`, with a hash of the name so names stay apart.
+ * reconsume times. How names become Kafka topic names: names.ts.
  */
-import { createHash } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import type { SendResult } from '../../src/broker/index.js';
 import {
   SendStatus,
@@ -29,26 +26,16 @@ import type { MessageInput, StoredMessage } from '../../src/message/message.js';
 import type { AdminClient } from './admin-client.js';
 import { encode } from './codec.js';
 import { kafkaError } from './kafka-errors.js';
-import { readPartition } from './partition-reader.js';
+import { dlqTopicOf, retryTopicOf } from './names.js';
 import type { ProduceBatcher } from './produce-batcher.js';
+import type { Readers } from './readers.js';
 import type { TopicAdmin } from './topic-admin.js';
 
 /** Dead letters read in one look at most. */
 const MAX_LOOK = 10_000;
 
-/** A name as a part of a Kafka topic name. */
-function part(name: string): string {
-  const safe = name.replace(/[^a-zA-Z0-9_-]/g, '_');
-  if (safe === name) return name;
-  return `${safe}-${createHash('sha1').update(name).digest('hex').slice(0, 8)}`;
-}
-
-export const retryTopicOf = (group: string, topic: string): string =>
-  `mqgate.retry.${part(group)}.${part(topic)}`;
-export const dlqTopicOf = (group: string): string => `mqgate.dlq.${part(group)}`;
-
 export interface RetryTopicsOptions {
-  readonly kafka: Kafka;
+  readonly readers: Readers;
   readonly backend: string;
   readonly admin: AdminClient;
   readonly topics: TopicAdmin;
@@ -131,14 +118,7 @@ export class RetryTopics {
         (await a.listTopics()).includes(dlq) ? a.fetchTopicOffsets(dlq) : [],
       );
       if (bounds === undefined) return [];
-      const got = await readPartition(
-        this.#o.kafka,
-        dlq,
-        0,
-        Number(bounds.low) + from,
-        max,
-        Number(bounds.high),
-      );
+      const got = await this.#o.readers.read(dlq, 0, Number(bounds.low) + from, max, Number(bounds.high));
       // shown as the embedded log shows a DLQ: in the group's %DLQ% topic
       return got.map((x) => ({ ...x, topic: dlqTopic(group) }));
     } catch (err) {

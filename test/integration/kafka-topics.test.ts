@@ -144,4 +144,56 @@ describe('kafka topics', () => {
     await c().deleteTopic(kept);
     await c().deleteTopic(gone);
   }, 60_000);
+
+  it('kafka topics - one group consuming two topics gets every message of both', async () => {
+    const [t1, t2] = [uniqueName('two-a'), uniqueName('two-b')];
+    const group = uniqueName('two-g');
+    for (const t of [t1, t2]) await c().upsertTopic(t, { queues: 4, backend: 'kafka' });
+    await c().upsertGroup(group, { consumeFrom: 'FIRST' });
+    const sent = new Map<string, string[]>();
+    for (const t of [t1, t2])
+      sent.set(
+        t,
+        (await Promise.all(Array.from({ length: 12 }, (_, i) => c().send(t, { body: `${t}:${i}` })))).map(
+          (r) => r.msgId,
+        ),
+      );
+    const got = new Map<string, Set<string>>([
+      [t1, new Set()],
+      [t2, new Set()],
+    ]);
+    await eventually('all of both topics', 30_000, async () => {
+      for (const t of [t1, t2]) {
+        const { messages } = await c().receive(group, { topic: t, maxMessages: 32, waitSeconds: 0.5 });
+        for (const m of messages) {
+          expect(m.topic).toBe(t);
+          got.get(t)?.add(m.msgId);
+          await c().ack(group, t, m.receiptHandle ?? '');
+        }
+      }
+      return [t1, t2].every((t) => got.get(t)?.size === 12) ? true : undefined;
+    });
+    for (const t of [t1, t2]) expect([...(got.get(t) ?? [])].sort()).toEqual([...(sent.get(t) ?? [])].sort());
+    for (const t of [t1, t2]) await c().deleteTopic(t);
+  }, 60_000);
+
+  it('kafka topics - pulls page through a queue in order, and see what is sent between them', async () => {
+    const topic = uniqueName('pages');
+    await c().upsertTopic(topic, { queues: 2, backend: 'kafka' });
+    const sent: string[] = [];
+    for (let i = 0; i < 30; i++)
+      sent.push((await c().send(topic, { body: `p${i}`, shardingKey: 'one' })).msgId);
+    const queue = (await c().send(topic, { body: 'p30', shardingKey: 'one' })).queueId;
+    const pages: string[] = [];
+    for (let offset = 0; offset < 31; offset += 10) {
+      const page = await c().pull(topic, queue, offset, 10);
+      expect(page.messages[0]?.queueOffset).toBe(offset);
+      pages.push(...page.messages.map((m) => String(m.body)));
+    }
+    expect(pages).toEqual(Array.from({ length: 31 }, (_, i) => `p${i}`));
+    await c().send(topic, { body: 'p31', shardingKey: 'one' });
+    expect((await c().pull(topic, queue, 31, 10)).messages.map((m) => m.body)).toEqual(['p31']);
+    expect((await c().pull(topic, 1 - queue, 0, 10)).messages).toEqual([]);
+    await c().deleteTopic(topic);
+  }, 60_000);
 });
