@@ -57,6 +57,7 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
         confirmTimeoutMs: c.confirmTimeoutMs,
         connectTimeoutMs: c.connectTimeoutMs,
         maxMessageBytes: c.maxMessageBytes,
+        retryTopics: c.retryTopics,
         maxMessageSize: ctx.maxMessageSize,
         delayLevelsMs: ctx.delayLevelsMs,
         logger: ctx.logger.child({ backend: name }),

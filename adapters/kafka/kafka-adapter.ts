@@ -4,12 +4,14 @@
  * the queue index mqgate picks is the partition, so a sharding key lands on the same index as on
  * every other backend. Sends from every caller are coalesced into idempotent produce requests
  * with acks=all (produce-batcher.ts). An mqgate group's consumers of a topic are the Kafka group
- * `{group}@{topic}` (names.ts), read by a consumer per group and topic (group-consumer.ts), so
- * several gateways split a group's partitions as Kafka assigns them. Native: start positions and seek (Kafka keeps a log and the
- * groups' offsets). The core supplies the rest over these primitives: POP and invisible times
- * (Kafka 4's share groups would make them native, but no Node client speaks ShareFetch yet),
- * retry and DLQ, delay levels and timers, transactions, orderly groups, broadcasting (a group
- * per consumer), tag and SQL92 filters, key query.
+ * `{group}@{topic}` (names.ts), one consumer per group and topic (group-consumer.ts), so several
+ * gateways split a group's partitions as Kafka assigns them.
+ *
+ * Native: start positions and seek (Kafka keeps a log and the groups' offsets), retry and DLQ
+ * (the group's retry and DLQ topics, retry-topics.ts). The core supplies the rest over these
+ * primitives: POP and invisible times (Kafka 4's share groups would make them native, but no
+ * Node client speaks ShareFetch yet), delay levels and timers, transactions, orderly groups,
+ * broadcasting (a group per consumer), tag and SQL92 filters, key query.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry } from 'kafkajs';
@@ -45,6 +47,8 @@ export interface KafkaOptions {
   readonly connectTimeoutMs: number;
   /** The largest `max.message.bytes` mqgate gives a topic it creates. */
   readonly maxMessageBytes: number;
+  /** Retries and dead letters as the groups' topics (else the core's). */
+  readonly retryTopics: boolean;
   /** The gateway's largest message body. */
   readonly maxMessageSize: number;
   /** The gateway's delay levels in ms (level n at index n - 1): the retry topics' partitions. */
@@ -115,28 +119,31 @@ export class KafkaAdapter implements BrokerAdapter {
       batcher: this.#batcher,
       levelsMs: o.delayLevelsMs,
     });
-    this.extras = {
-      deadLetter: {
-        list: (g, x) => this.#retries.list(g, x),
-        resend: (g, id) => this.#retries.resend(g, id),
-      },
-      seek: kafkaSeek({
-        readers: this.#reads,
-        backend: o.name,
-        admin: (fn) => this.#admin.run(fn),
-        consumers: (g, t) => [...this.#consumers].filter((r) => r.group === g && r.topic === t),
-      }),
+    const seek = kafkaSeek({
+      readers: this.#reads,
+      backend: o.name,
+      admin: (fn) => this.#admin.run(fn),
+      consumers: (g, t) => [...this.#consumers].filter((r) => r.group === g && r.topic === t),
+    });
+    const deadLetter = {
+      list: (g: string, x: { offset?: number; max?: number }) => this.#retries.list(g, x),
+      resend: (g: string, id: string) => this.#retries.resend(g, id),
     };
+    this.extras = o.retryTopics ? { seek, deadLetter } : { seek };
   }
 
   capabilities(): Capabilities {
     const native = (how: string) => ({ support: 'native' as const, how });
     return {
       features: {
-        retry: native(
-          "a copy to the group's retry topic mqgate.retry.{group}.{topic}, a partition per delay level, read by the group when due",
-        ),
-        deadLetter: native("the group's DLQ topic mqgate.dlq.{group}: browse and resend"),
+        ...(this.#o.retryTopics
+          ? {
+              retry: native(
+                "a copy to the group's retry topic mqgate.retry.{group}.{topic}, a partition per delay level, read by the group when due",
+              ),
+              deadLetter: native("the group's DLQ topic mqgate.dlq.{group}: browse and resend"),
+            }
+          : {}),
         startPosition: native(
           "a new group's offsets are committed before it first joins: FIRST the log start, LAST the end, a time by offsets by timestamp",
         ),
@@ -195,7 +202,7 @@ export class KafkaAdapter implements BrokerAdapter {
    * (a broadcasting consumer's own group has none: a failed broadcast is dropped).
    */
   async ensureGroup(group: string, topic: string, o: { member?: boolean } = {}): Promise<void> {
-    if (o.member === true) return;
+    if (o.member === true || !this.#o.retryTopics) return;
     this.#retryTopics.set(`${group}\u0000${topic}`, await this.#retries.ensure(group, topic));
   }
 

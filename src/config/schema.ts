@@ -264,6 +264,11 @@ export const BackendSchema = Type.Object(
       description:
         "kafka: the largest max.message.bytes mqgate gives a topic it creates (the gateway's message size plus room for headers, up to this); a larger message is a 413.",
     }),
+    retryTopics: Type.Boolean({
+      default: true,
+      description:
+        "kafka: retries and dead letters as each group's topics (mqgate.retry.{group}.{topic}, a partition per delay level, and mqgate.dlq.{group}, made with the group's first consumer); false: the core keeps them in the gateway's log and no topic is made per group.",
+    }),
     queueType: Type.Union([Type.Literal('quorum'), Type.Literal('stream')], {
       default: 'quorum',
       description:

@@ -196,4 +196,22 @@ describe('kafka topics', () => {
     expect((await c().pull(topic, 1 - queue, 0, 10)).messages).toEqual([]);
     await c().deleteTopic(topic);
   }, 60_000);
+
+  it("kafka topics - a message of 3 MiB, above Kafka's default 1 MiB, is sent, read and pulled", async () => {
+    const topic = uniqueName('big');
+    const group = uniqueName('big-g');
+    await c().upsertTopic(topic, { queues: 1, backend: 'kafka' });
+    await c().upsertGroup(group, { consumeFrom: 'FIRST' });
+    const body = 'b'.repeat(3 * 1024 * 1024);
+    const [big, small] = [await c().send(topic, { body }), await c().send(topic, { body: 'after' })];
+    const got = await eventually('both', 30_000, async () => {
+      const { messages } = await c().receive(group, { topic, maxMessages: 2, waitSeconds: 1 });
+      return messages.length > 0 ? messages : undefined;
+    });
+    expect(got[0]?.msgId).toBe(big.msgId);
+    expect(String(got[0]?.body).length).toBe(body.length);
+    const pulled = await c().pull(topic, 0, 0, 2);
+    expect(pulled.messages.map((m) => m.msgId)).toEqual([big.msgId, small.msgId]);
+    await c().deleteTopic(topic);
+  }, 60_000);
 });

@@ -65,8 +65,8 @@ kafka_up() {
         --cluster-id "$KAFKA_CLUSTER_ID" \
         --config "$dir/server.properties" --ignore-formatted >&2 || return 1
     fi
-    # a restart on the same data appends to server.log: only lines after this mark count
-    KAFKA_LOG_MARK="$(stat -c %s "$dir/logs/server.log" 2>/dev/null || echo 0)"
+    # a restart on the same data appends to lifecycle.log: only lines after this mark count
+    KAFKA_LOG_MARK="$(stat -c %s "$dir/logs/lifecycle.log" 2>/dev/null || echo 0)"
     log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (heap $KAFKA_HEAP)"
     start_detached "$dir/kafka.pid" "$dir/logs/stdout.log" \
       "$java" "-Xms$KAFKA_HEAP" "-Xmx$KAFKA_HEAP" -XX:MaxDirectMemorySize=256m -XX:+UseG1GC \
@@ -80,11 +80,9 @@ kafka_up() {
 }
 
 kafka_started() {
-  local log="$1/logs/server.log" mark="${KAFKA_LOG_MARK:-0}"
+  local log="$1/logs/lifecycle.log" mark="${KAFKA_LOG_MARK:-0}"
   pid_alive "$1/kafka.pid" || { log "kafka exited during start-up"; return 2; }
   [[ -f "$log" ]] || return 1
-  # the file rolled over since the mark: all of it is new
-  (($(stat -c %s "$log") >= mark)) || mark=0
   tail -c "+$((mark + 1))" "$log" | grep -qF "Kafka Server started" && port_open "$KAFKA_PORT"
 }
 
