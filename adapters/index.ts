@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import path from 'node:path';
 import type { BackendConfig } from '../src/config/schema.js';
+import { KafkaAdapter } from './kafka/kafka-adapter.js';
 import { BareAdapter } from './local-bare/bare-adapter.js';
 import { RabbitAdapter } from './rabbitmq/rabbitmq-adapter.js';
 import type { BrokerAdapter } from './spi.js';
@@ -46,6 +47,19 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
         memberExpiresMs: c.memberExpiresMs,
         delayLevelsMs: ctx.delayLevelsMs,
         maxMessageSize: ctx.maxMessageSize,
+        logger: ctx.logger.child({ backend: name }),
+      });
+    case 'kafka':
+      return new KafkaAdapter({
+        name,
+        brokers: c.brokers ?? [],
+        clientId: c.clientId,
+        confirmTimeoutMs: c.confirmTimeoutMs,
+        connectTimeoutMs: c.connectTimeoutMs,
+        maxMessageBytes: c.maxMessageBytes,
+        retryTopics: c.retryTopics,
+        maxMessageSize: ctx.maxMessageSize,
+        delayLevelsMs: ctx.delayLevelsMs,
         logger: ctx.logger.child({ backend: name }),
       });
   }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Takes a running broker away for a while and brings it back, as the fault and restart tests
 # need: RabbitMQ stops its application (connections drop, queues go down, the node and its
-# data stay) and starts it again. Returns once the broker answers again.
-# Usage: scripts/brokers/outage.sh rabbitmq [SECONDS]     (default: 0, a plain restart)
+# data stay) and starts it again; Kafka's process is stopped (SIGTERM: a controlled shutdown)
+# and started again on the same data dir. Returns once the broker answers again.
+# Usage: scripts/brokers/outage.sh rabbitmq|kafka [SECONDS]     (default: 0, a plain restart)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$BROKERS_DIR/lib/rabbitmq.sh"
+source "$BROKERS_DIR/lib/kafka.sh"
 
 broker="${1:-}"
 seconds="${2:-0}"
@@ -20,5 +22,14 @@ case "$broker" in
     wait_for 60 "rabbitmq AMQP port" port_open "$RABBITMQ_PORT"
     log "rabbitmq: back"
     ;;
-  *) die "usage: scripts/brokers/outage.sh rabbitmq [SECONDS]" ;;
+  kafka)
+    kafka_running || die "kafka is not running: start it with scripts/brokers/up.sh kafka"
+    log "kafka: stopping the broker for ${seconds}s"
+    stop_pid "$BROKERS_STATE/kafka/kafka.pid" kafka
+    sleep "$seconds"
+    # kafka_up reuses the formatted data dir and waits for "Kafka Server started"
+    kafka_up >/dev/null
+    log "kafka: back"
+    ;;
+  *) die "usage: scripts/brokers/outage.sh rabbitmq|kafka [SECONDS]" ;;
 esac

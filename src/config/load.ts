@@ -339,6 +339,11 @@ function semanticProblems(c: Config): Problem[] {
   for (const [name, b] of Object.entries(g.backends))
     if (b.type === 'rabbitmq' && b.url === undefined)
       out.push({ path: ['gateway', 'backends', name, 'url'], text: 'a rabbitmq backend needs its AMQP url' });
+    else if (b.type === 'kafka' && b.brokers === undefined)
+      out.push({
+        path: ['gateway', 'backends', name, 'brokers'],
+        text: 'a kafka backend needs its bootstrap brokers (host:port, ...)',
+      });
   g.routes.forEach((r, i) => {
     if (!known(r.backend))
       out.push({

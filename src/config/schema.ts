@@ -224,9 +224,9 @@ export const EMULATABLE_FEATURES = [
 
 export const BackendSchema = Type.Object(
   {
-    type: Type.Union([Type.Literal('local-bare'), Type.Literal('rabbitmq')], {
+    type: Type.Union([Type.Literal('local-bare'), Type.Literal('rabbitmq'), Type.Literal('kafka')], {
       description:
-        'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest; rabbitmq: RabbitMQ 3.10 or later over AMQP 0-9-1.',
+        'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest; rabbitmq: RabbitMQ 3.10 or later over AMQP 0-9-1; kafka: Apache Kafka (4.x, 3.x) through kafkajs.',
     }),
     path: Type.Optional(
       Type.String({
@@ -247,6 +247,28 @@ export const BackendSchema = Type.Object(
         sensitive: true,
       }),
     ),
+    brokers: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, pattern: '^\\S+:[0-9]{1,5}$' }), {
+        minItems: 1,
+        description: 'kafka: bootstrap brokers as host:port, e.g. [127.0.0.1:9092] (required).',
+      }),
+    ),
+    clientId: Type.String({
+      default: 'mqgate',
+      minLength: 1,
+      description: "kafka: the client id in the broker's logs and quotas.",
+    }),
+    maxMessageBytes: Type.Integer({
+      minimum: 1024,
+      default: 8 * 1024 * 1024,
+      description:
+        "kafka: the largest max.message.bytes mqgate gives a topic it creates (the gateway's message size plus room for headers, up to this); a larger message is a 413.",
+    }),
+    retryTopics: Type.Boolean({
+      default: true,
+      description:
+        "kafka: retries and dead letters as each group's topics (mqgate.retry.{group}.{topic}, a partition per delay level, and mqgate.dlq.{group}, made with the group's first consumer); false: the core keeps them in the gateway's log and no topic is made per group.",
+    }),
     queueType: Type.Union([Type.Literal('quorum'), Type.Literal('stream')], {
       default: 'quorum',
       description:
@@ -258,9 +280,13 @@ export const BackendSchema = Type.Object(
       description:
         "rabbitmq with queueType stream: how long the topic's streams keep messages (x-max-age: 3D, 72h, ...).",
     }),
-    confirmTimeoutMs: ms('rabbitmq: a send not confirmed by the broker within this fails', 10_000, 100),
+    confirmTimeoutMs: ms(
+      'rabbitmq, kafka: a send not confirmed by the broker within this fails',
+      10_000,
+      100,
+    ),
     connectTimeoutMs: ms(
-      'rabbitmq: how long a (re)connect is awaited before the backend counts as down',
+      'rabbitmq, kafka: how long a (re)connect is awaited before the backend counts as down',
       3000,
       100,
     ),

@@ -44,7 +44,7 @@ export async function startWithContainers(name: BrokerName): Promise<StartedBrok
       return { address: 'amqp://guest:guest@127.0.0.1:5672', containers: [c] };
     }
     case 'kafka': {
-      const c = await new GenericContainer('apache/kafka:3.9.1')
+      const c = await new GenericContainer('apache/kafka:4.4.0')
         .withExposedPorts({ container: 9092, host: 9092 })
         .withEnvironment({
           KAFKA_NODE_ID: '1',

@@ -154,6 +154,24 @@ describe('configuration errors', () => {
     );
   });
 
+  it('check a kafka backend: its bootstrap brokers are required, each host:port', () => {
+    const backends = (b: unknown) => ({ env: { MQGATE_GATEWAY_BACKENDS: JSON.stringify(b) } });
+    expect(errorOf(backends({ k: { type: 'kafka' } }))).toContain(
+      'gateway.backends.k.brokers: a kafka backend needs its bootstrap brokers (host:port, ...)',
+    );
+    expect(errorOf(backends({ k: { type: 'kafka', brokers: ['no-port'] } }))).toContain(
+      'gateway.backends.k.brokers.0: must match pattern',
+    );
+    const { config: c } = loadConfig({
+      env: backends({ k: { type: 'kafka', brokers: ['127.0.0.1:9092'] } }).env,
+    });
+    expect(c.gateway.backends.k).toMatchObject({
+      type: 'kafka',
+      brokers: ['127.0.0.1:9092'],
+      clientId: 'mqgate',
+    });
+  });
+
   it('say in one line when the file cannot be read or is not YAML', () => {
     expect(errorOf({ file: '/nonexistent/mqgate.yaml' })).toContain('cannot read /nonexistent/mqgate.yaml');
     const bad = yamlFile('server:\n  port: [1,\n');

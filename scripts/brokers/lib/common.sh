@@ -95,7 +95,7 @@ apt_install() {
   ((rc == 0)) || die "apt-get install $* failed"
 }
 
-# java_cmd: the JDK to run brokers with (JAVA_HOME wins; Kafka 3.9 and RocketMQ 5.3 run on 17)
+# java_cmd: the JDK to run brokers with (JAVA_HOME wins; Kafka 4 and RocketMQ 5.3 run on 17)
 java_cmd() {
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
     printf '%s' "$JAVA_HOME/bin/java"

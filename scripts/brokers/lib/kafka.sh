@@ -1,14 +1,15 @@
 # shellcheck shell=bash
-# Apache Kafka in KRaft mode (one process: broker + controller), jars from Maven Central.
-# 3.9.x: the newest line that still speaks the older protocol versions kafkajs 2.2.4 uses
-# (Kafka 4.0 removed them, KIP-896).
+# Apache Kafka 4 in KRaft mode (one process: broker + controller), jars from Maven Central.
+# Kafka 4.0 removed the oldest protocol versions (KIP-896); kafkajs 2.2.4 negotiates newer
+# ones for everything mqgate uses (test/integration/kafka-smoke.test.ts checks each).
 
-KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 # any 22-character base64url string (16 bytes) is a valid KRaft cluster id
 KAFKA_CLUSTER_ID=mqgate-test-cluster-01
+KAFKA_LOG_CONFIG="$BROKERS_DIR/conf/kafka-log4j2.properties"
 
 kafka_running() {
   pid_alive "$BROKERS_STATE/kafka/kafka.pid" && port_open "$KAFKA_PORT"
@@ -57,16 +58,20 @@ kafka_up() {
     kafka_write_config "$dir"
     if [[ ! -f "$dir/data/meta.properties" ]]; then
       log "formatting kafka storage"
-      "$java" -Xmx256m -cp "$cp" -Dlog4j.configuration="file:$BROKERS_DIR/conf/kafka-log4j.properties" \
+      # 4.x: with a static controller.quorum.voters list, format takes the cluster id and
+      # the config only (--standalone / --initial-controllers are for dynamic quorums)
+      "$java" -Xmx256m -cp "$cp" -Dlog4j2.configurationFile="$KAFKA_LOG_CONFIG" \
         -Dkafka.logs.dir="$dir/logs" kafka.tools.StorageTool format \
-        -t "$KAFKA_CLUSTER_ID" \
-        -c "$dir/server.properties" --ignore-formatted >&2 || return 1
+        --cluster-id "$KAFKA_CLUSTER_ID" \
+        --config "$dir/server.properties" --ignore-formatted >&2 || return 1
     fi
+    # a restart on the same data appends to lifecycle.log: only lines after this mark count
+    KAFKA_LOG_MARK="$(stat -c %s "$dir/logs/lifecycle.log" 2>/dev/null || echo 0)"
     log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (heap $KAFKA_HEAP)"
     start_detached "$dir/kafka.pid" "$dir/logs/stdout.log" \
       "$java" "-Xms$KAFKA_HEAP" "-Xmx$KAFKA_HEAP" -XX:MaxDirectMemorySize=256m -XX:+UseG1GC \
       -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-      -Dlog4j.configuration="file:$BROKERS_DIR/conf/kafka-log4j.properties" \
+      -Dlog4j2.configurationFile="$KAFKA_LOG_CONFIG" \
       -Dkafka.logs.dir="$dir/logs" -cp "$cp" kafka.Kafka "$dir/server.properties"
     # "started" is logged once the socket server accepts and the metadata log is ready
     wait_for 120 "kafka to start" kafka_started "$dir" || return 1
@@ -75,8 +80,10 @@ kafka_up() {
 }
 
 kafka_started() {
+  local log="$1/logs/lifecycle.log" mark="${KAFKA_LOG_MARK:-0}"
   pid_alive "$1/kafka.pid" || { log "kafka exited during start-up"; return 2; }
-  log_has "$1/logs/server.log" "Kafka Server started" && port_open "$KAFKA_PORT"
+  [[ -f "$log" ]] || return 1
+  tail -c "+$((mark + 1))" "$log" | grep -qF "Kafka Server started" && port_open "$KAFKA_PORT"
 }
 
 kafka_down() {
