@@ -98,8 +98,13 @@ type Handle = { receiptHandle: string; invisibleUntil: number };
 type Resolved = { transactionId: string; state: string };
 type Range = { begin?: number; end?: number; max?: number };
 
-/** `member`: one broadcasting consumer's own group; `filter`, `orderly`: where native. */
-export type GroupOptions = { orderly?: boolean; member?: boolean; filter?: core.FilterSpec | undefined };
+/** `member`: one broadcasting consumer's own group; `filter`, `orderly`, `from`: where native. */
+export type GroupOptions = {
+  orderly?: boolean;
+  member?: boolean;
+  filter?: core.FilterSpec | undefined;
+  from?: core.OffsetTarget | undefined; // a new group's start, fixed here (sends after it are its)
+};
 
 /** What an adapter does itself, by feature (rule 5); `delayLevels`, `timers`: see OutboundMessage. */
 export interface Extras {

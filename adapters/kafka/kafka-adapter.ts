@@ -23,6 +23,7 @@ import type {
   ConsumeOptions,
   DeliveryStream,
   Extras,
+  GroupOptions,
   Health,
   OutboundMessage,
   SendReceipt,
@@ -201,7 +202,9 @@ export class KafkaAdapter implements BrokerAdapter {
    * Kafka makes a group when its first consumer joins; mqgate makes its retry and DLQ topics
    * (a broadcasting consumer's own group has none: a failed broadcast is dropped).
    */
-  async ensureGroup(group: string, topic: string, o: { member?: boolean } = {}): Promise<void> {
+  async ensureGroup(group: string, topic: string, o: GroupOptions = {}): Promise<void> {
+    // a new group's start is fixed before its first consumer: what is sent after this is its
+    await this.#admin.run((a) => pinStart(a, groupIdOf(group, topic), topic, o.from));
     if (o.member === true || !this.#o.retryTopics) return;
     this.#retryTopics.set(`${group}\u0000${topic}`, await this.#retries.ensure(group, topic));
   }

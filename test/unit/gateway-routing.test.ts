@@ -70,7 +70,9 @@ describe('routes', () => {
     expect(bad({ routes: [{ topics: '*', backend: 'local', storeAndForward: true }] })).toContain(
       'gateway.routes.0.storeAndForward',
     );
-    expect(bad({ backends: { b: { type: 'kafka' } } })).toContain('gateway.backends.b.type');
+    expect(bad({ backends: { b: { type: 'nats' } } })).toContain('gateway.backends.b.type');
+    expect(bad({ backends: { b: { type: 'kafka' } } })).toContain('gateway.backends.b.brokers');
+    expect(bad({ backends: { b: { type: 'rabbitmq' } } })).toContain('gateway.backends.b.url');
     expect(bad({ backends: { b: { type: 'local-bare' } }, routes: [{ topics: 't', backend: 'b' }] })).toBe(
       '',
     );

@@ -105,6 +105,7 @@ export class CorePop {
       orderly: !duties.orderly && g.orderly,
       member: member !== '',
       filter: brokerFilter,
+      from,
     });
     const again = this.#lanes.get(key);
     if (again !== undefined && again.subscription === subscription) return again.lane;

@@ -9,13 +9,24 @@
  */
 import type { Logger } from 'pino';
 import type { BrokerAdapter, Delivery, DeliveryStream } from '../../../adapters/index.js';
-import type { Broker, GroupConfig, ReceivedMessage, SubscribeOptions } from '../../broker/index.js';
+import type {
+  Broker,
+  GroupConfig,
+  OffsetTarget,
+  ReceivedMessage,
+  SubscribeOptions,
+} from '../../broker/index.js';
 import { ConsumeMode, exhausted, retryLevel } from '../../broker/index.js';
 import { MqgateError } from '../../errors.js';
 import { HandOff } from '../../hand-off.js';
 import type { GatewayDelivery, GatewaySubscription } from '../contract.js';
 
 let handles = 0;
+
+/** Where a group without offsets starts, as the adapter contract takes it. */
+function startOf(g: GroupConfig): OffsetTarget {
+  return g.consumeFrom === 'TIMESTAMP' ? (g.consumeTimestamp ?? Date.now() - 1_800_000) : g.consumeFrom;
+}
 
 export class DirectSubscription implements GatewaySubscription {
   readonly group: string;
@@ -105,6 +116,7 @@ export class DirectSubscription implements GatewaySubscription {
       orderly: this.#g.orderly,
       member: broadcast,
       filter: o.filter,
+      from: startOf(this.#g),
     });
     started();
     if (this.#closed) return;

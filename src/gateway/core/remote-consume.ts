@@ -105,7 +105,8 @@ export class RemoteConsume {
     if (o.filter !== undefined) this.#pop.compiled(o.filter); // a bad filter is refused now
     const options = { ...o, credit, ackTimeoutMs: o.ackTimeoutMs ?? this.#broker.options.pushAckTimeoutMs };
     // the broker retries, filters and orders for the group: its stream goes straight to the subscriber
-    if (!duties.retry && !duties.filter && !(g.orderly && duties.orderly))
+    if (!duties.retry && !duties.filter && !(g.orderly && duties.orderly)) {
+      if (g.consumeFrom !== 'LAST') this.#native(t, 'startPosition'); // 422 where no one can
       return new DirectSubscription({
         adapter: t.backend.adapter,
         broker: this.#broker,
@@ -115,6 +116,7 @@ export class RemoteConsume {
         options,
         log: this.#log,
       });
+    }
     return new CoreSubscription({
       pop: this.#pop,
       broker: this.#broker,
