@@ -58,6 +58,7 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
         connectTimeoutMs: c.connectTimeoutMs,
         maxMessageBytes: c.maxMessageBytes,
         retryTopics: c.retryTopics,
+        sessionTimeoutMs: c.sessionTimeoutMs,
         maxMessageSize: ctx.maxMessageSize,
         delayLevelsMs: ctx.delayLevelsMs,
         logger: ctx.logger.child({ backend: name }),

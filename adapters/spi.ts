@@ -50,6 +50,8 @@ export interface Capabilities {
   readonly features: Partial<Record<Feature, { readonly support: 'native' | 'none'; readonly how: string }>>;
   /** Largest message body the broker takes (bytes). */
   readonly maxMessageSize: number;
+  /** Push subscribers may read the stream straight (no POP lane): proven by the fault test. */
+  readonly straightPush?: boolean;
 }
 
 /** A message for a queue; the core has chosen the queue and stamped the id and born time. */

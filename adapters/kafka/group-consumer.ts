@@ -26,6 +26,7 @@ export interface GroupConsumerOptions {
   readonly groupId: string;
   readonly topic: string;
   readonly credit: number;
+  readonly sessionTimeoutMs: number;
   /** The group's retry topic for this topic, read beside it (none: retry is the core's). */
   readonly retryTopic?: string | undefined;
   /** Writes a failed message's retry copy or dead letter (where retry is the broker's). */
@@ -98,6 +99,12 @@ export class GroupConsumer implements DeliveryStream {
       allowAutoTopicCreation: false,
       // a fetch waits this long for data; disconnect() waits for the fetch in flight
       maxWaitTimeInMs: 500,
+      // after a broker restart the group still counts this consumer's member of before: a new
+      // join waits until that member's session ends (kafkajs's 30 s default stalled delivery
+      // for 30 s and more in the fault test), and at most a rebalance timeout for the others
+      sessionTimeout: this.#o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(this.#o.sessionTimeoutMs / 3)),
+      rebalanceTimeout: 2 * this.#o.sessionTimeoutMs,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 3000 },
     });
     this.#consumer = consumer;

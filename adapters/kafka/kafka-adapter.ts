@@ -50,6 +50,8 @@ export interface KafkaOptions {
   readonly maxMessageBytes: number;
   /** Retries and dead letters as the groups' topics (else the core's). */
   readonly retryTopics: boolean;
+  /** The group consumers' session.timeout.ms. */
+  readonly sessionTimeoutMs: number;
   /** The gateway's largest message body. */
   readonly maxMessageSize: number;
   /** The gateway's delay levels in ms (level n at index n - 1): the retry topics' partitions. */
@@ -253,6 +255,7 @@ export class KafkaAdapter implements BrokerAdapter {
       groupId,
       topic,
       credit: o.credit,
+      sessionTimeoutMs: this.#o.sessionTimeoutMs,
       retryTopic,
       sendBack: retryTopic === undefined ? undefined : (m, x) => this.#retries.write(group, m, x),
       prepare: () => this.#admin.run((a) => pinStart(a, groupId, topic, o.from)),

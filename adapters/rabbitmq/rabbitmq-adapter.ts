@@ -163,6 +163,7 @@ export class RabbitAdapter implements BrokerAdapter {
         seek: none('quorum queues cannot be read by offset (queueType: stream can)'),
       },
       maxMessageSize,
+      straightPush: true,
     };
   }
 

@@ -290,6 +290,11 @@ export const BackendSchema = Type.Object(
       3000,
       100,
     ),
+    sessionTimeoutMs: ms(
+      "kafka: a group member silent this long is dropped and its partitions go to the others; also how long a consumer may wait for its group after a broker restart, while the group still counts the member of before (the broker's group.min.session.timeout.ms, 6 s by default, is the floor)",
+      10_000,
+      1000,
+    ),
     deliveryLimit: Type.Integer({
       minimum: 1,
       default: 1000,

@@ -105,7 +105,8 @@ export class RemoteConsume {
     if (o.filter !== undefined) this.#pop.compiled(o.filter); // a bad filter is refused now
     const options = { ...o, credit, ackTimeoutMs: o.ackTimeoutMs ?? this.#broker.options.pushAckTimeoutMs };
     // the broker retries, filters and orders for the group: its stream goes straight to the subscriber
-    if (!duties.retry && !duties.filter && !(g.orderly && duties.orderly)) {
+    const straight = t.backend.caps.straightPush === true;
+    if (straight && !duties.retry && !duties.filter && !(g.orderly && duties.orderly)) {
       if (g.consumeFrom !== 'LAST') this.#native(t, 'startPosition'); // 422 where no one can
       return new DirectSubscription({
         adapter: t.backend.adapter,
