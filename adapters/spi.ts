@@ -48,10 +48,8 @@ export type Support = 'native' | 'emulated' | 'none';
 export interface Capabilities {
   /** Per feature, `native` or `none` with one line on how or why; the rest the core emulates. */
   readonly features: Partial<Record<Feature, { readonly support: 'native' | 'none'; readonly how: string }>>;
-  /** Largest message body the broker takes (bytes). */
-  readonly maxMessageSize: number;
-  /** Push subscribers may read the stream straight (no POP lane): proven by the fault test. */
-  readonly straightPush?: boolean;
+  readonly maxMessageSize: number; // the largest message body the broker takes (bytes)
+  readonly straightPush?: boolean; // push subscribers may read consume() straight, without a POP lane
 }
 
 /** A message for a queue; the core has chosen the queue and stamped the id and born time. */
@@ -100,13 +98,9 @@ type Handle = { receiptHandle: string; invisibleUntil: number };
 type Resolved = { transactionId: string; state: string };
 type Range = { begin?: number; end?: number; max?: number };
 
-/** `member`: one broadcasting consumer's own group; `filter`, `orderly`, `from`: where native. */
-export type GroupOptions = {
-  orderly?: boolean;
-  member?: boolean;
-  filter?: core.FilterSpec | undefined;
-  from?: core.OffsetTarget | undefined; // a new group's start, fixed here (sends after it are its)
-};
+/** `member`: a broadcasting consumer's own group; `from`: a new group's start, fixed here (sends
+ * after it are its); `filter`, `orderly`, `from`: where native. */
+export type GroupOptions = { orderly?: boolean; member?: boolean } & Pick<ConsumeOptions, 'filter' | 'from'>;
 
 /** What an adapter does itself, by feature (rule 5); `delayLevels`, `timers`: see OutboundMessage. */
 export interface Extras {
