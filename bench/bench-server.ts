@@ -10,7 +10,7 @@ export interface BenchServer {
 }
 
 export function startBenchServer(
-  mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq',
+  mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq' | 'mqgate-kafka',
 ): Promise<BenchServer> {
   // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
   // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
