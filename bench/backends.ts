@@ -29,7 +29,7 @@
  * (RabbitMQ's queues, Kafka's offsets), the consumer's count after a consume. Queues, exchanges,
  * topics and groups carry the run's id and are deleted at the end.
  *
- *   npm run bench:backends                                   (about 7 minutes, 3.5 a backend)
+ *   npm run bench:backends                                   (about 6 minutes, 3 a backend)
  *   BENCH_SECONDS=2 BENCH_ROUNDS=1 BENCH_MESSAGES=10000 BENCH_RATE_SECONDS=2 npm run bench:backends
  *   BENCH_BACKENDS=kafka BENCH_ONLY=consume,latency npm run bench:backends   (some figures only)
  *
