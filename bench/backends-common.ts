@@ -1,7 +1,8 @@
 /**
- * What both sides of bench/backends share: the settings (env vars, see bench/backends.ts), the
- * 1 KiB bodies, the pump that keeps a number of publishes in flight, open-loop pacing, the
- * latency histogram and the check that a figure's messages arrived.
+ * What both sides of bench/backends share: the settings (env vars, see bench/backends.ts), what
+ * a side and a backend's probe offer, the 1 KiB bodies, the pump that keeps a number of
+ * publishes in flight, open-loop pacing, the latency histogram and the check that a figure's
+ * messages arrived.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -14,8 +15,21 @@ function positive(name: string, fallback: number): number {
   return v;
 }
 
+const BACKENDS = ['rabbitmq', 'kafka'] as const;
+export type BackendType = (typeof BACKENDS)[number];
+
+function backends(): BackendType[] {
+  const names = (process.env.BENCH_BACKENDS ?? BACKENDS.join(',')).split(',').filter((b) => b !== '');
+  const unknown = names.filter((b) => !(BACKENDS as readonly string[]).includes(b));
+  if (unknown.length > 0 || names.length === 0)
+    throw new Error(`BENCH_BACKENDS takes ${BACKENDS.join(', ')}, not "${process.env.BENCH_BACKENDS}"`);
+  return BACKENDS.filter((b) => names.includes(b));
+}
+
 export const settings = {
+  backends: backends(),
   url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
   seconds: positive('BENCH_SECONDS', 4),
   warmupSeconds: positive('BENCH_WARMUP_SECONDS', 1),
   rounds: positive('BENCH_ROUNDS', 3),
@@ -43,6 +57,36 @@ export function timedBody(at: number): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One side of the figures on a backend (the gateway in front of it, or its client used directly). */
+export interface Side {
+  /** Single sends: msgs/s. */
+  sends(name: string): Promise<number>;
+  /** Batches of BATCH messages, BATCH_WINDOW in flight: msgs/s. */
+  batches(name: string): Promise<number>;
+  /** A backlog of `expected` messages consumed: msgs/s. */
+  consume(name: string, expected: number): Promise<number>;
+  /** Publish -> deliver at RATE msgs/s. */
+  latency(name: string): Promise<Latency>;
+}
+
+/** What arrived in a topic the gateway sends to, seen on the backend itself. */
+export interface Counter {
+  /** The count once it reached `atLeast`, or whatever it is after a few seconds. */
+  until(atLeast: number): Promise<number>;
+  /** Done counting: frees what the count took (or leaves it for the end of the run). */
+  drop(): Promise<void>;
+}
+
+/** The run's own view of a backend, for the gateway side: counts, and what to delete at the end. */
+export interface BackendProbe {
+  /** The gateway's backend of this name and type. */
+  readonly backend: BackendType;
+  /** Counts what is sent to the gateway's `topic` (just made) from now on. */
+  counting(topic: string): Promise<Counter>;
+  /** The gateway made the run's group, or (with `topic`) the group's consumers of a topic. */
+  groupMade(group: string, topic?: string): void;
+}
 
 /** A publish of `n` messages under way: calls done(n, ok) once they all settled. */
 export type Starter = (done: (n: number, ok: boolean) => void) => boolean;

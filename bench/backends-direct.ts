@@ -1,5 +1,5 @@
 /**
- * bench/backends' baseline: amqplib used directly, in the bench process, against the same
+ * bench/backends' RabbitMQ baseline: amqplib used directly, in the bench process, against the same
  * RabbitMQ and with the same queues as mqgate declares for a group: quorum and durable, one per
  * queue index, bound to a topic exchange by `{name}.{i}.#`, messages routed round robin over
  * them by key `{name}.{i}.TagA`. Persistent messages, publisher confirms on one confirm channel
@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { connect } from 'amqplib';
-import type { Latency, Starter } from './backends-common.js';
+import type { Latency, Side, Starter } from './backends-common.js';
 import {
   BODY,
   LatencyRecorder,
@@ -28,7 +28,7 @@ import { watchConnection } from './backends-rabbit.js';
 
 const timing = () => ({ warmupMs: settings.warmupSeconds * 1000, measureMs: settings.seconds * 1000 });
 
-export class DirectSide {
+export class DirectSide implements Side {
   readonly #rabbit: RabbitBench;
   readonly #exchange: string;
   readonly #pub: ChannelModel;

@@ -1,21 +1,19 @@
 /**
- * bench/backends' mqgate side: the gateway in its own process (bench-server.ts) with a backend
- * `rabbitmq`, each topic put on it with `PUT /v1/topics/{t}` (BENCH_QUEUES queues). The load
- * comes from the bench process: autocannon for REST sends, WebSocket clients for publishBatch,
- * push and the latency run.
+ * bench/backends' mqgate side: the gateway in its own process (bench-server.ts) with one backend
+ * (`rabbitmq` or `kafka`), each topic put on it with `PUT /v1/topics/{t}` (BENCH_QUEUES queues).
+ * The load comes from the bench process: autocannon for REST sends, WebSocket clients for
+ * publishBatch, push and the latency run.
  *
- * Sends are counted in quorum queues the run binds to mqgate's exchange exactly as a group's
- * queues are bound (no consumer on them, so RabbitMQ's count is exact); consumption and latency
- * go through a real consumer group, made at a subscribe before anything is sent to it (on
- * RabbitMQ a group's queues take messages from its first receive or subscribe on).
+ * Sends are counted on the backend itself (the probe: RabbitMQ queues bound as a group's are,
+ * Kafka's offsets); consumption and latency go through a real consumer group, made at a
+ * subscribe before anything is sent to it (on RabbitMQ a group's queues take messages from its
+ * first receive or subscribe on; on Kafka a new group starts at the end of the topic then).
  */
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
-import { TOPICS_EXCHANGE, dlqQueue, shardQueue } from '../adapters/rabbitmq/topology.js';
-import type { Latency, Starter } from './backends-common.js';
-import type { RabbitBench } from './backends-rabbit.js';
+import type { BackendProbe, Counter, Latency, Side, Starter } from './backends-common.js';
 import {
   BODY,
   LatencyRecorder,
@@ -62,26 +60,31 @@ function ackDelivery(data: Buffer, send: (text: string) => void): boolean {
   return true;
 }
 
-export class GatewaySide {
+export class GatewaySide implements Side {
   readonly #url: string;
-  readonly #rabbit: RabbitBench;
+  readonly #probe: BackendProbe;
   readonly #group = `bench-${runId}`;
 
-  private constructor(url: string, rabbit: RabbitBench) {
+  private constructor(url: string, probe: BackendProbe) {
     this.#url = url;
-    this.#rabbit = rabbit;
+    this.#probe = probe;
   }
 
-  /** Checks the gateway's backend is up and makes the run's consumer group. */
-  static async open(url: string, rabbit: RabbitBench): Promise<GatewaySide> {
-    const side = new GatewaySide(url, rabbit);
-    const { backends } = (await side.#rest('GET', '/v1/backends')) as {
-      backends: { name: string; status: string }[];
-    };
-    const b = backends.find((x) => x.name === 'rabbitmq');
-    if (b?.status !== 'up') throw new Error(`the gateway's rabbitmq backend is ${b?.status ?? 'missing'}`);
+  /** Waits (a little) for the gateway's backend to be up and makes the run's consumer group. */
+  static async open(url: string, probe: BackendProbe): Promise<GatewaySide> {
+    const side = new GatewaySide(url, probe);
+    const name = probe.backend;
+    let status = 'missing';
+    for (let tries = 0; status !== 'up'; tries++) {
+      if (tries === 50) throw new Error(`the gateway's ${name} backend is ${status}`);
+      if (tries > 0) await sleep(200);
+      const { backends } = (await side.#rest('GET', '/v1/backends')) as {
+        backends: { name: string; status: string }[];
+      };
+      status = backends.find((x) => x.name === name)?.status ?? 'missing';
+    }
     await side.#rest('PUT', `/v1/groups/${side.#group}`, { consumeFrom: 'LAST' });
-    rabbit.adopt([dlqQueue(side.#group)]);
+    probe.groupMade(side.#group);
     return side;
   }
 
@@ -96,13 +99,13 @@ export class GatewaySide {
   }
 
   async #topic(topic: string): Promise<void> {
-    await this.#rest('PUT', `/v1/topics/${topic}`, { backend: 'rabbitmq', queues: settings.queues });
+    await this.#rest('PUT', `/v1/topics/${topic}`, { backend: this.#probe.backend, queues: settings.queues });
   }
 
-  /** Quorum queues that take what is sent to `topic`, bound as the adapter binds a group's. */
-  async #counting(topic: string): Promise<string[]> {
+  /** A new topic on the backend, and the count of what arrives in it. */
+  async #counting(topic: string): Promise<Counter> {
     await this.#topic(topic);
-    return this.#rabbit.quorumQueues(`bench.${runId}.${topic}`, TOPICS_EXCHANGE, (i) => `${topic}.${i}.#`);
+    return this.#probe.counting(topic);
   }
 
   /**
@@ -122,7 +125,7 @@ export class GatewaySide {
     });
     ws.close();
     // deleted at the end of the run, once the gateway (which consumes them) is gone
-    this.#rabbit.adopt(Array.from({ length: settings.queues }, (_, i) => shardQueue(topic, this.#group, i)));
+    this.#probe.groupMade(this.#group, topic);
   }
 
   #socket(): Promise<WebSocket> {
@@ -135,7 +138,7 @@ export class GatewaySide {
 
   /** REST single sends from CONNECTIONS keep-alive connections (autocannon): msgs/s. */
   async sends(topic: string): Promise<number> {
-    const queues = await this.#counting(topic);
+    const counter = await this.#counting(topic);
     const o = {
       url: `${this.#url}/v1/topics/${topic}/messages`,
       method: 'POST' as const,
@@ -150,8 +153,8 @@ export class GatewaySide {
     const ok = warm['2xx'] + r['2xx'];
     // a request under way when autocannon stops is sent, its answer not counted
     const unanswered = warm.requests.sent + r.requests.sent - ok;
-    checkArrived('mqgate REST sends', await this.#rabbit.countUntil(queues, ok), ok, unanswered);
-    await this.#rabbit.drop(queues);
+    checkArrived('mqgate REST sends', await counter.until(ok), ok, unanswered);
+    await counter.drop();
     return r['2xx'] / r.duration;
   }
 
@@ -189,14 +192,14 @@ export class GatewaySide {
 
   /** WebSocket publishBatch, BATCH_WINDOW frames in flight on one socket: msgs/s. */
   async batches(topic: string): Promise<number> {
-    const queues = await this.#counting(topic);
+    const counter = await this.#counting(topic);
     const ws = await this.#socket();
     const timing = { warmupMs: settings.warmupSeconds * 1000, measureMs: settings.seconds * 1000 };
     const f = await keepInFlight(settings.batchWindow, this.#batches(ws, topic), timing);
     ws.close();
     if (f.failed > 0) throw new Error(`mqgate publishBatch: ${f.failed} messages refused`);
-    checkArrived('mqgate publishBatch', await this.#rabbit.countUntil(queues, f.confirmed), f.confirmed);
-    await this.#rabbit.drop(queues);
+    checkArrived('mqgate publishBatch', await counter.until(f.confirmed), f.confirmed);
+    await counter.drop();
     return f.rate;
   }
 

@@ -5,7 +5,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
-import { settings, sleep } from './backends-common.js';
+import { TOPICS_EXCHANGE, dlqQueue, shardQueue } from '../adapters/rabbitmq/topology.js';
+import type { BackendProbe, Counter } from './backends-common.js';
+import { runId, settings, sleep } from './backends-common.js';
 
 /** Says on stderr when RabbitMQ blocks a connection (a resource alarm) or it fails. */
 export function watchConnection(name: string, model: ChannelModel): void {
@@ -19,7 +21,8 @@ export function watchConnection(name: string, model: ChannelModel): void {
  * arrived, and deletes at the end every queue and exchange of the run (the gateway's group
  * queues too, once the gateway is gone).
  */
-export class RabbitBench {
+export class RabbitBench implements BackendProbe {
+  readonly backend = 'rabbitmq';
   readonly model: ChannelModel;
   #ch: Channel | undefined;
   readonly #queues = new Set<string>();
@@ -68,6 +71,25 @@ export class RabbitBench {
       names.push(name);
     }
     return names;
+  }
+
+  /**
+   * Sends to the gateway's topic are counted in quorum queues bound to mqgate's exchange exactly
+   * as a group's queues are bound (no consumer on them, so RabbitMQ's count is exact).
+   */
+  async counting(topic: string): Promise<Counter> {
+    const queues = await this.quorumQueues(
+      `bench.${runId}.${topic}`,
+      TOPICS_EXCHANGE,
+      (i) => `${topic}.${i}.#`,
+    );
+    return { until: (n) => this.countUntil(queues, n), drop: () => this.drop(queues) };
+  }
+
+  /** The gateway's group queues (its DLQ; its queues of a topic): deleted once the gateway is gone. */
+  groupMade(group: string, topic?: string): void {
+    if (topic === undefined) this.adopt([dlqQueue(group)]);
+    else this.adopt(Array.from({ length: settings.queues }, (_, i) => shardQueue(topic, group, i)));
   }
 
   /** Queues someone else made for this run: deleted at the end too. */

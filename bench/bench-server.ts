@@ -10,7 +10,7 @@ export interface BenchServer {
 }
 
 export function startBenchServer(
-  mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq',
+  mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq' | 'mqgate-kafka',
 ): Promise<BenchServer> {
   // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
   // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
@@ -24,10 +24,14 @@ export function startBenchServer(
     let buf = '';
     child.once('exit', (code) => reject(new Error(`bench server (${mode}) exited with ${code}`)));
     if (args.length > 0) child.stdout?.on('data', (d: Buffer) => process.stderr.write(d));
-    child.stdout?.on('data', (d: Buffer) => {
+    const ready = (d: Buffer): void => {
       buf += d.toString();
       const m = /READY (\S+)/.exec(buf);
       if (m === null) return;
+      // once: what the server prints later (its warnings) must not add an exit hook each time;
+      // the pipe is still drained (a full pipe would block the server)
+      child.stdout?.off('data', ready);
+      child.stdout?.resume();
       child.removeAllListeners('exit');
       // a bench that dies of an error takes its server with it
       const orphaned = (): boolean => child.kill('SIGTERM');
@@ -43,6 +47,7 @@ export function startBenchServer(
             child.kill('SIGTERM');
           }),
       });
-    });
+    };
+    child.stdout?.on('data', ready);
   });
 }

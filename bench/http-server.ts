@@ -4,8 +4,9 @@
  * JSON body and answers 200 (the HTTP baseline), `ws-bare` a plain ws server answering each
  * frame with a result frame (the WebSocket baseline), `mqgate` the gateway (embedded log,
  * ASYNC_FLUSH, metrics on, auth off), `mqgate-rabbitmq` the same gateway with a backend
- * `rabbitmq` on RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672). Prints `READY <url>`
- * and runs until killed.
+ * `rabbitmq` on RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672), `mqgate-kafka` with a
+ * backend `kafka` on KAFKA_BROKERS (default 127.0.0.1:9092). Prints `READY <url>` and runs until
+ * killed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,16 @@ import { validateConfig } from '../src/config/load.js';
 import { startServer } from '../src/cli/serve.js';
 
 const mode = process.argv[2] ?? 'mqgate';
+
+/** The broker backend of a `mqgate-{type}` mode (each with the config's defaults otherwise). */
+const BACKENDS: Record<string, Record<string, unknown>> = {
+  'mqgate-rabbitmq': {
+    rabbitmq: { type: 'rabbitmq', url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672' },
+  },
+  'mqgate-kafka': {
+    kafka: { type: 'kafka', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',') },
+  },
+};
 
 if (mode === 'ws-bare') {
   // the WebSocket baseline: parse each frame, answer a result frame with its id
@@ -41,18 +52,7 @@ if (mode === 'ws-bare') {
     server: { host: '127.0.0.1', port: 0 },
     store: { dataDir, flushDiskType: 'ASYNC_FLUSH' },
     log: { level: 'warn', pretty: false },
-    ...(mode === 'mqgate-rabbitmq'
-      ? {
-          gateway: {
-            backends: {
-              rabbitmq: {
-                type: 'rabbitmq',
-                url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-              },
-            },
-          },
-        }
-      : {}),
+    ...(BACKENDS[mode] === undefined ? {} : { gateway: { backends: BACKENDS[mode] } }),
   });
   const running = await startServer(config);
   console.log(`READY ${running.url}`);
