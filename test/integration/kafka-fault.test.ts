@@ -8,14 +8,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import type { Running } from '../../src/cli/serve.js';
 import { startServer } from '../../src/cli/serve.js';
-import { MqgateClient } from '../../src/client/index.js';
 import { merge, validateConfig } from '../../src/config/load.js';
-import { brokerOutage } from '../helpers/broker-outage.js';
-import { arrivalOrder, faultRun, lost } from '../helpers/fault-run.js';
-import { brokerAddress, uniqueName } from './brokers.js';
+import { faultCases } from '../helpers/fault-cases.js';
+import { brokerAddress } from './brokers.js';
 
 describe('kafka fault', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-kafka-fault-'));
@@ -46,56 +44,5 @@ describe('kafka fault', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('fault - Kafka away for 10 s of a 30 s run: no confirmed message lost, sends fail fast, the consumer resumes', async () => {
-    const c = new MqgateClient({ url: running.url });
-    const topic = uniqueName('fault');
-    const group = uniqueName('fault-g');
-    await c.upsertTopic(topic, { queues: 4, backend: 'kafka' });
-    await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    // the push subscription fixes the group's start before it is answered
-    const run = await faultRun({
-      url: running.url,
-      topic,
-      group,
-      seconds: 30,
-      outageAt: 10,
-      outage: () => brokerOutage('kafka', 10),
-    });
-    console.log(
-      `fault run: ${run.confirmed.size} confirmed, ${run.failed} failed sends, ${run.received.length} deliveries`,
-    );
-    expect(run.failed).toBeGreaterThan(0); // the outage was real
-    expect(run.slowestFailureMs).toBeLessThan(5000);
-    expect(run.confirmed.size).toBeGreaterThan(100);
-    expect(lost(run)).toEqual([]);
-    // deliveries after the outage: the consumer came back without help
-    const last = [...run.confirmed.keys()].at(-1);
-    expect(run.received.some((m) => m.msgId === last)).toBe(true);
-    await c.deleteTopic(topic);
-  }, 120_000);
-
-  it('fault - with store-and-forward, sends succeed through the outage and all arrive after it in per-key order', async () => {
-    const c = new MqgateClient({ url: running.url });
-    const topic = uniqueName('fault-saf-q');
-    const group = uniqueName('fault-saf-g');
-    await c.upsertTopic(topic, { queues: 4, backend: 'kafka' });
-    await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    const run = await faultRun({
-      url: running.url,
-      topic,
-      group,
-      seconds: 30,
-      outageAt: 10,
-      outage: () => brokerOutage('kafka', 10),
-      drainMs: 40_000,
-    });
-    console.log(
-      `store-and-forward run: ${run.confirmed.size} confirmed, ${run.failed} failed, ${run.received.length} deliveries`,
-    );
-    expect(run.failed).toBe(0);
-    expect(lost(run)).toEqual([]);
-    for (const [key, seqs] of arrivalOrder(run)) expect(seqs, key).toEqual([...seqs].sort((x, y) => x - y));
-    expect((await c.backends()).backends.find((b) => b.name === 'kafka')?.backlog?.messages).toBe(0);
-    await c.deleteTopic(topic);
-  }, 150_000);
+  faultCases({ url: () => running.url, backend: 'kafka', broker: 'kafka', title: 'Kafka' });
 });

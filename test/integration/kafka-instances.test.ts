@@ -4,96 +4,32 @@
  * protocol, its messages with none lost or given to both; a transaction prepared on one is
  * committed through the other; a receipt handle of one is acked through the other.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/client/index.js';
-import { MqgateClient } from '../../src/client/index.js';
-import { freePorts } from '../helpers/ports.js';
-import type { ServeProcess } from '../helpers/serve-process.js';
-import { spawnServe } from '../helpers/serve-process.js';
-import { brokerAddress, sleep, uniqueName } from './brokers.js';
+import { consumeUntil, twoGateways } from '../helpers/two-gateways.js';
+import { brokerAddress, sleep } from './brokers.js';
 
-const dirs: string[] = [];
 /** A join, the first member's next heartbeat (3 s) and its rejoin. */
 const REBALANCE_MS = 6000;
-let a: ServeProcess;
-let b: ServeProcess;
-
-async function instance(id: string, port: number, peers: Record<string, string>): Promise<ServeProcess> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mqgate-${id}-`));
-  dirs.push(dir);
-  const config = {
-    server: { host: '127.0.0.1', port },
-    store: { dataDir: path.join(dir, 'data') },
-    log: { level: 'info' },
-    broker: { minInvisibleMs: 100 },
-    gateway: {
-      backends: { kafka: { type: 'kafka', brokers: brokerAddress('kafka').split(',') } },
-      routes: [{ topics: 't-*', backend: 'kafka' }],
-      popCredit: 16,
-    },
-    cluster: { instanceId: id, peers },
-  };
-  fs.writeFileSync(path.join(dir, 'mqgate.json'), JSON.stringify(config));
-  return spawnServe(['--config', path.join(dir, 'mqgate.json'), '--port', String(port)]);
-}
-
-beforeAll(async () => {
-  const [pa, pb] = (await freePorts(2)) as [number, number];
-  const peers = { 'gw-a': `http://127.0.0.1:${pa}`, 'gw-b': `http://127.0.0.1:${pb}` };
-  const started = await Promise.allSettled([instance('gw-a', pa, peers), instance('gw-b', pb, peers)]);
-  for (const r of started)
-    if (r.status === 'fulfilled' && started.some((x) => x.status === 'rejected')) r.value.child.kill();
-  const failed = started.find((r) => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  [a, b] = started.map((r) => (r as PromiseFulfilledResult<ServeProcess>).value) as [
-    ServeProcess,
-    ServeProcess,
-  ];
-});
-
-const topics: string[] = [];
-
-afterAll(async () => {
-  for (const p of [a, b])
-    for (const t of topics)
-      if (p !== undefined) await new MqgateClient({ url: p.url }).deleteTopic(t).catch(() => undefined);
-  for (const p of [a, b]) p?.child.kill('SIGTERM');
-  await Promise.all([a?.exited(), b?.exited()]);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+const {
+  ca,
+  cb,
+  shared: sharedOnBoth,
+} = twoGateways({
+  backends: { kafka: { type: 'kafka', brokers: brokerAddress('kafka').split(',') } },
+  routes: [{ topics: 't-*', backend: 'kafka' }],
 });
 
 describe('kafka - two gateways in front of one broker', () => {
-  const ca = () => new MqgateClient({ url: a.url });
-  const cb = () => new MqgateClient({ url: b.url });
-
-  /** The same topic and group on both (each gateway keeps its own registry). */
-  async function shared(name: string): Promise<{ topic: string; group: string }> {
-    const topic = uniqueName(name);
-    const group = uniqueName(`${name}-g`);
-    topics.push(topic);
-    for (const c of [ca(), cb()]) {
-      await c.upsertTopic(topic, { queues: 4 });
-      await c.upsertGroup(group, { consumeFrom: 'LAST' });
-      await c.receive(group, { topic, waitSeconds: 0 }); // both consume from here on
-    }
-    // Kafka rebalances as the second gateway's consumer joins (the first learns of it at its
-    // next heartbeat): let the group settle before the case sends
-    await sleep(REBALANCE_MS);
-    return { topic, group };
-  }
-
-  /** Receives and acks on one gateway into `got` until `stop()`. */
-  async function consume(c: MqgateClient, group: string, topic: string, got: Message[], stop: () => boolean) {
-    while (!stop()) {
-      const { messages } = await c.receive(group, { topic, maxMessages: 8, waitSeconds: 1 });
-      for (const m of messages) {
-        got.push(m);
-        await c.ack(group, topic, m.receiptHandle ?? '');
-      }
-    }
+  /** A topic and group on both, after Kafka's rebalance as the second gateway's consumer joins. */
+  async function shared(
+    name: string,
+    o: { onlyA?: boolean } = {},
+  ): Promise<{ topic: string; group: string }> {
+    const made = await sharedOnBoth(name, o);
+    // the first gateway learns of the join at its next heartbeat: let the group settle
+    await sleep(o.onlyA === true ? REBALANCE_MS / 2 : REBALANCE_MS);
+    return made;
   }
 
   it('instances - one group is split across both, none lost, none given to both', async () => {
@@ -101,7 +37,10 @@ describe('kafka - two gateways in front of one broker', () => {
     const got: [Message[], Message[]] = [[], []];
     const deadline = Date.now() + 30_000;
     const stop = () => got[0].length + got[1].length >= 200 || Date.now() > deadline;
-    const consumers = [consume(ca(), group, topic, got[0], stop), consume(cb(), group, topic, got[1], stop)];
+    const consumers = [
+      consumeUntil(ca(), group, topic, got[0], stop),
+      consumeUntil(cb(), group, topic, got[1], stop),
+    ];
     const sent: string[] = [];
     for (let i = 0; i < 200; i++)
       sent.push((await (i % 2 === 0 ? ca() : cb()).send(topic, { body: `m${i}` })).msgId);
@@ -119,26 +58,18 @@ describe('kafka - two gateways in front of one broker', () => {
   }, 60_000);
 
   it('instances - a gateway joining the group mid-traffic takes partitions over: none lost, few given twice', async () => {
-    const topic = uniqueName('join');
-    const group = uniqueName('join-g');
-    topics.push(topic);
-    for (const c of [ca(), cb()]) {
-      await c.upsertTopic(topic, { queues: 4 });
-      await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    }
-    await ca().receive(group, { topic, waitSeconds: 0 }); // only a consumes for now
-    await sleep(REBALANCE_MS / 2);
+    const { topic, group } = await shared('join', { onlyA: true }); // only a consumes for now
     const got: [Message[], Message[]] = [[], []];
     let sending = true;
     const sent: string[] = [];
     const stop = () => !sending && got[0].length + got[1].length >= sent.length;
     const deadline = Date.now() + 40_000;
     const done = () => stop() || Date.now() > deadline;
-    const consumers = [consume(ca(), group, topic, got[0], done)];
+    const consumers = [consumeUntil(ca(), group, topic, got[0], done)];
     const producer = (async () => {
       for (let i = 0; i < 300; i++) {
         sent.push((await ca().send(topic, { body: `m${i}` })).msgId);
-        if (i === 100) consumers.push(consume(cb(), group, topic, got[1], done)); // b joins
+        if (i === 100) consumers.push(consumeUntil(cb(), group, topic, got[1], done)); // b joins
         await sleep(20);
       }
       sending = false;

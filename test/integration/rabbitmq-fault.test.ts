@@ -5,13 +5,10 @@
  * topic's route, sends keep succeeding through the outage and everything arrives after it, in
  * per-key order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MqgateClient } from '../../src/client/index.js';
+import { afterAll, beforeAll, describe } from 'vitest';
 import type { RabbitGateway } from '../helpers/rabbit-gateway.js';
 import { startRabbitGateway } from '../helpers/rabbit-gateway.js';
-import { brokerOutage } from '../helpers/broker-outage.js';
-import { arrivalOrder, faultRun, lost } from '../helpers/fault-run.js';
-import { uniqueName } from './brokers.js';
+import { faultCases } from '../helpers/fault-cases.js';
 
 describe('rabbitmq fault', () => {
   let gw: RabbitGateway;
@@ -32,55 +29,5 @@ describe('rabbitmq fault', () => {
     await gw?.stop();
   });
 
-  it('fault - RabbitMQ away for 10 s of a 30 s run: no confirmed message lost, sends fail fast, the consumer resumes', async () => {
-    const c = new MqgateClient({ url: gw.running.url });
-    const topic = uniqueName('fault');
-    const group = uniqueName('fault-g');
-    await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
-    await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    const run = await faultRun({
-      url: gw.running.url,
-      topic,
-      group,
-      seconds: 30,
-      outageAt: 10,
-      outage: () => brokerOutage('rabbitmq', 10),
-    });
-    console.log(
-      `fault run: ${run.confirmed.size} confirmed, ${run.failed} failed sends, ${run.received.length} deliveries`,
-    );
-    expect(run.failed).toBeGreaterThan(0); // the outage was real
-    expect(run.slowestFailureMs).toBeLessThan(5000);
-    expect(run.confirmed.size).toBeGreaterThan(100);
-    expect(lost(run)).toEqual([]);
-    // deliveries after the outage: the consumer came back without help
-    const last = [...run.confirmed.keys()].at(-1);
-    expect(run.received.some((m) => m.msgId === last)).toBe(true);
-    await c.deleteTopic(topic);
-  }, 120_000);
-
-  it('fault - with store-and-forward, sends succeed through the outage and all arrive after it in per-key order', async () => {
-    const c = new MqgateClient({ url: gw.running.url });
-    const topic = uniqueName('fault-saf-q');
-    const group = uniqueName('fault-saf-g');
-    await c.upsertTopic(topic, { queues: 4, backend: 'rabbit' });
-    await c.upsertGroup(group, { consumeFrom: 'LAST' });
-    const run = await faultRun({
-      url: gw.running.url,
-      topic,
-      group,
-      seconds: 30,
-      outageAt: 10,
-      outage: () => brokerOutage('rabbitmq', 10),
-      drainMs: 40_000,
-    });
-    console.log(
-      `store-and-forward run: ${run.confirmed.size} confirmed, ${run.failed} failed, ${run.received.length} deliveries`,
-    );
-    expect(run.failed).toBe(0);
-    expect(lost(run)).toEqual([]);
-    for (const [key, seqs] of arrivalOrder(run)) expect(seqs, key).toEqual([...seqs].sort((x, y) => x - y));
-    expect((await c.backends()).backends.find((b) => b.name === 'rabbit')?.backlog?.messages).toBe(0);
-    await c.deleteTopic(topic);
-  }, 150_000);
+  faultCases({ url: () => gw.running.url, backend: 'rabbit', broker: 'rabbitmq', title: 'RabbitMQ' });
 });

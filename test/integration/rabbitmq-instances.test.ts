@@ -4,99 +4,26 @@
  * given to both; a transaction prepared on one is committed through the other; a receipt
  * handle of one is acked through the other.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/client/index.js';
-import { MqgateClient } from '../../src/client/index.js';
-import { freePorts } from '../helpers/ports.js';
-import type { ServeProcess } from '../helpers/serve-process.js';
-import { spawnServe } from '../helpers/serve-process.js';
-import { brokerAddress, sleep, uniqueName } from './brokers.js';
+import { consumeUntil, twoGateways } from '../helpers/two-gateways.js';
+import { brokerAddress, sleep } from './brokers.js';
 
-const dirs: string[] = [];
-let a: ServeProcess;
-let b: ServeProcess;
-
-async function instance(id: string, port: number, peers: Record<string, string>): Promise<ServeProcess> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mqgate-${id}-`));
-  dirs.push(dir);
-  const config = {
-    server: { host: '127.0.0.1', port },
-    store: { dataDir: path.join(dir, 'data') },
-    log: { level: 'info' },
-    broker: { minInvisibleMs: 100 },
-    gateway: {
-      backends: { rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq') } },
-      routes: [{ topics: 't-*', backend: 'rabbit' }],
-      popCredit: 16,
-    },
-    cluster: { instanceId: id, peers },
-  };
-  fs.writeFileSync(path.join(dir, 'mqgate.json'), JSON.stringify(config));
-  return spawnServe(['--config', path.join(dir, 'mqgate.json'), '--port', String(port)]);
-}
-
-beforeAll(async () => {
-  const [pa, pb] = (await freePorts(2)) as [number, number];
-  const peers = { 'gw-a': `http://127.0.0.1:${pa}`, 'gw-b': `http://127.0.0.1:${pb}` };
-  const started = await Promise.allSettled([instance('gw-a', pa, peers), instance('gw-b', pb, peers)]);
-  for (const r of started)
-    if (r.status === 'fulfilled' && started.some((x) => x.status === 'rejected')) r.value.child.kill();
-  const failed = started.find((r) => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  [a, b] = started.map((r) => (r as PromiseFulfilledResult<ServeProcess>).value) as [
-    ServeProcess,
-    ServeProcess,
-  ];
-});
-
-const topics: string[] = [];
-
-afterAll(async () => {
-  for (const p of [a, b])
-    for (const t of topics)
-      if (p !== undefined) await new MqgateClient({ url: p.url }).deleteTopic(t).catch(() => undefined);
-  for (const p of [a, b]) p?.child.kill('SIGTERM');
-  await Promise.all([a?.exited(), b?.exited()]);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+const { ca, cb, shared } = twoGateways({
+  backends: { rabbit: { type: 'rabbitmq', url: brokerAddress('rabbitmq') } },
+  routes: [{ topics: 't-*', backend: 'rabbit' }],
 });
 
 describe('rabbitmq - two gateways in front of one broker', () => {
-  const ca = () => new MqgateClient({ url: a.url });
-  const cb = () => new MqgateClient({ url: b.url });
-
-  /** The same topic and group on both (each gateway keeps its own registry). */
-  async function shared(name: string): Promise<{ topic: string; group: string }> {
-    const topic = uniqueName(name);
-    const group = uniqueName(`${name}-g`);
-    topics.push(topic);
-    for (const c of [ca(), cb()]) {
-      await c.upsertTopic(topic, { queues: 4 });
-      await c.upsertGroup(group, { consumeFrom: 'LAST' });
-      await c.receive(group, { topic, waitSeconds: 0 }); // both consume from here on
-    }
-    return { topic, group };
-  }
-
-  /** Receives and acks on one gateway into `got` until `stop()`. */
-  async function consume(c: MqgateClient, group: string, topic: string, got: Message[], stop: () => boolean) {
-    while (!stop()) {
-      const { messages } = await c.receive(group, { topic, maxMessages: 8, waitSeconds: 1 });
-      for (const m of messages) {
-        got.push(m);
-        await c.ack(group, topic, m.receiptHandle ?? '');
-      }
-    }
-  }
-
   it('instances - one group is split across both, none lost, none given to both', async () => {
     const { topic, group } = await shared('split');
     const got: [Message[], Message[]] = [[], []];
     const deadline = Date.now() + 30_000;
     const stop = () => got[0].length + got[1].length >= 200 || Date.now() > deadline;
-    const consumers = [consume(ca(), group, topic, got[0], stop), consume(cb(), group, topic, got[1], stop)];
+    const consumers = [
+      consumeUntil(ca(), group, topic, got[0], stop),
+      consumeUntil(cb(), group, topic, got[1], stop),
+    ];
     const sent: string[] = [];
     for (let i = 0; i < 200; i++)
       sent.push((await (i % 2 === 0 ? ca() : cb()).send(topic, { body: `m${i}` })).msgId);
