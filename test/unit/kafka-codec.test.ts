@@ -39,6 +39,14 @@ describe('kafka codec', () => {
     expect(recordSize(r)).toBeGreaterThan(Buffer.byteLength('hello ünïcödé'));
   });
 
+  it('kafka codec - a plain message carries only its id and born time, and reads back with no keys or properties', () => {
+    const plain = { ...base, tag: undefined, keys: [], properties: {} };
+    expect(Object.keys(encode(plain).headers ?? {}).sort()).toEqual(['mqgate-born', 'mqgate-id']);
+    const back = decode('t', 2, fetched(plain, '7'));
+    expect(back).toMatchObject({ msgId: plain.msgId, keys: [], properties: {}, tag: undefined });
+    expect(back.bornTimestamp).toBe(plain.bornTimestamp);
+  });
+
   it('kafka codec - a fetched record comes back as it was sent, with its partition and offset', () => {
     const bytes = new Uint8Array([0, 255, 10, 13]);
     for (const body of ['hello ünïcödé', bytes]) {
