@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import path from 'node:path';
 import type { BackendConfig } from '../src/config/schema.js';
+import { CommitWriter } from './kafka/commit-writer.js';
 import { KafkaAdapter } from './kafka/kafka-adapter.js';
 import { BareAdapter } from './local-bare/bare-adapter.js';
 import { RabbitAdapter } from './rabbitmq/rabbitmq-adapter.js';
@@ -61,6 +62,10 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
         sessionTimeoutMs: c.sessionTimeoutMs,
         maxMessageSize: ctx.maxMessageSize,
         delayLevelsMs: ctx.delayLevelsMs,
+        // read (or made) on the first transactional commit only
+        transactionalId: () =>
+          c.transactionalId ??
+          CommitWriter.transactionalId(c.path ?? path.join(ctx.dataDir, 'backends', name)),
         logger: ctx.logger.child({ backend: name }),
       });
   }

@@ -156,5 +156,11 @@ export interface BrokerAdapter {
   /** Optional: removes what the broker keeps for a topic (its queues, the groups' queues of it). */
   deleteTopic?(topic: string): Promise<void>;
   send(topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]>;
+  /**
+   * Optional, for routes with `transactionalCommit`: sends a committed transaction's message with
+   * a mark of it in one broker transaction. Where the mark of the same msgId is there already (a
+   * commit repeated after a crash), resolves without sending (offset -1): once, not twice.
+   */
+  sendCommitted?(topic: string, m: OutboundMessage): Promise<SendReceipt>;
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream;
 }

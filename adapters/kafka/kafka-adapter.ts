@@ -39,6 +39,9 @@ import { Readers } from './readers.js';
 import { RetryTopics } from './retry-topics.js';
 import { pinStart } from './start-position.js';
 import { TopicAdmin } from './topic-admin.js';
+import type { TopicInfo } from './topic-admin.js';
+import { COMMIT_MARKS_TOPIC, CommitMarks } from './commit-marks.js';
+import { CommitWriter } from './commit-writer.js';
 
 export interface KafkaOptions {
   readonly name: string;
@@ -56,6 +59,8 @@ export interface KafkaOptions {
   readonly maxMessageSize: number;
   /** The gateway's delay levels in ms (level n at index n - 1): the retry topics' partitions. */
   readonly delayLevelsMs: readonly number[];
+  /** The transactional commits' producer's id (commit-writer.ts). */
+  readonly transactionalId: () => string;
   readonly logger: Logger;
 }
 
@@ -74,6 +79,7 @@ export class KafkaAdapter implements BrokerAdapter {
   readonly #topics: TopicAdmin;
   readonly #consumers = new Set<GroupConsumer>();
   readonly #retries: RetryTopics;
+  readonly #commits: CommitWriter;
   /** Reads by offset (pull, key query, DLQ). */
   readonly #reads: Readers;
   /** The retry topic of each group and topic this gateway made one for. */
@@ -121,6 +127,15 @@ export class KafkaAdapter implements BrokerAdapter {
       topics: this.#topics,
       batcher: this.#batcher,
       levelsMs: o.delayLevelsMs,
+    });
+    this.#commits = new CommitWriter({
+      kafka: this.#kafka,
+      backend: o.name,
+      transactionalId: o.transactionalId,
+      confirmTimeoutMs: o.confirmTimeoutMs,
+      marks: new CommitMarks(this.#reads, this.#admin),
+      ensureMarksTopic: () => this.#topics.ensure(COMMIT_MARKS_TOPIC, 1).then(() => undefined),
+      logger: o.logger,
     });
     const seek = kafkaSeek({
       readers: this.#reads,
@@ -183,9 +198,15 @@ export class KafkaAdapter implements BrokerAdapter {
   async close(): Promise<void> {
     await Promise.all([...this.#consumers].map((r) => r.close()));
     await this.#reads.close();
+    await this.#commits.close();
     await this.#batcher.close();
     await this.#admin.close();
     this.#up = false;
+  }
+
+  /** Transactional commits: Kafka transactions, failed tries that went again, commits found done. */
+  get commitStats(): Readonly<CommitWriter['stats']> {
+    return this.#commits.stats;
   }
 
   health(): Health {
@@ -226,24 +247,33 @@ export class KafkaAdapter implements BrokerAdapter {
 
   async send(topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]> {
     const t = await this.#topics.get(topic);
-    const records = batch.map((m) => {
-      if (m.queueId >= t.queues)
-        throw new MqgateError(
-          'MQ_ERR_QUEUE_INVALID',
-          `topic "${topic}" has ${t.queues} queues, not ${m.queueId}`,
-        );
-      const r = encode(m);
-      const size = recordSize(r);
-      if (size > t.maxBytes)
-        throw new MqgateError(
-          'MQ_ERR_MESSAGE_TOO_LARGE',
-          `${size} bytes with its headers; topic "${topic}" on kafka backend "${this.#o.name}" takes records of at most ${t.maxBytes} (max.message.bytes)`,
-          { details: { size, maxMessageSize: t.maxBytes, backend: this.#o.name } },
-        );
-      return r;
-    });
-    const offsets = await this.#batcher.send(topic, records);
+    const records = batch.map((m) => this.#record(topic, t, m));
+    const offsets = await this.#batcher.send(topic, records, t.maxBytes);
     return offsets.map((queueOffset) => ({ queueOffset }));
+  }
+
+  /** In a Kafka transaction with its commit mark (commit-writer.ts). */
+  async sendCommitted(topic: string, m: OutboundMessage): Promise<SendReceipt> {
+    const t = await this.#topics.get(topic);
+    const record = this.#record(topic, t, m);
+    return { queueOffset: await this.#commits.commit(topic, record, m.msgId, m.bornTimestamp, t.maxBytes) };
+  }
+
+  #record(topic: string, t: TopicInfo, m: OutboundMessage): ReturnType<typeof encode> {
+    if (m.queueId >= t.queues)
+      throw new MqgateError(
+        'MQ_ERR_QUEUE_INVALID',
+        `topic "${topic}" has ${t.queues} queues, not ${m.queueId}`,
+      );
+    const r = encode(m);
+    const size = recordSize(r);
+    if (size > t.maxBytes)
+      throw new MqgateError(
+        'MQ_ERR_MESSAGE_TOO_LARGE',
+        `${size} bytes with its headers; topic "${topic}" on kafka backend "${this.#o.name}" takes records of at most ${t.maxBytes} (max.message.bytes)`,
+        { details: { size, maxMessageSize: t.maxBytes, backend: this.#o.name } },
+      );
+    return r;
   }
 
   consume(group: string, topic: string, o: ConsumeOptions): DeliveryStream {

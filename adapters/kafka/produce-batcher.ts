@@ -2,7 +2,7 @@
  * Sends to Kafka with every concurrent caller's records coalesced into one produce request
  * (kafkajs sends each `send()` as a request of its own and batches nothing by itself). What
  * arrives while a request is out waits for the next one, which takes everything waiting up to
- * `maxRequestBytes`: a group commit, so a busy gateway sends few large requests and an idle one
+ * `maxRequestBytes` and the topics' record batch limits (request-budget.ts): a group commit, so a busy gateway sends few large requests and an idle one
  * sends at once.
  *
  * One request at a time: kafkajs's idempotent producer numbers a partition's batches when it
@@ -16,8 +16,9 @@ import { Partitioners } from 'kafkajs';
 import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import { MqgateError } from '../../src/errors.js';
-import { recordSize } from './codec.js';
 import { kafkaError } from './kafka-errors.js';
+import type { PartitionBytes } from './request-budget.js';
+import { RequestBudget, partitionBytes } from './request-budget.js';
 
 export interface ProduceBatcherOptions {
   readonly kafka: Kafka;
@@ -35,7 +36,9 @@ type Record = Message & { partition: number };
 interface Pending {
   readonly topic: string;
   readonly records: readonly Record[];
-  readonly bytes: number;
+  readonly parts: PartitionBytes;
+  /** The topic's max.message.bytes: a partition's records in one request stay under it. */
+  readonly limit: number;
   readonly resolve: (offsets: number[]) => void;
   readonly reject: (err: unknown) => void;
   /** Sent once in a request that failed for an unknown topic: now goes alone with its topic. */
@@ -56,13 +59,16 @@ export class ProduceBatcher {
     this.#o = o;
   }
 
-  /** Resolves with each record's offset once the broker confirmed all of them (acks: all). */
-  send(topic: string, records: readonly Record[]): Promise<number[]> {
+  /**
+   * Resolves with each record's offset once the broker confirmed all of them (acks: all);
+   * `limit`: the topic's max.message.bytes (see request-budget.ts).
+   */
+  send(topic: string, records: readonly Record[], limit = Number.POSITIVE_INFINITY): Promise<number[]> {
     if (this.#closed)
       return Promise.reject(new MqgateError('MQ_ERR_BROKER_CLOSED', 'the kafka backend is closed'));
     return new Promise((resolve, reject) => {
-      const bytes = records.reduce((n, r) => n + recordSize(r), 0);
-      this.#waiting.push({ topic, records, bytes, resolve, reject, alone: false });
+      const parts = partitionBytes(records);
+      this.#waiting.push({ topic, records, parts, limit, resolve, reject, alone: false });
       this.#schedule();
     });
   }
@@ -81,13 +87,12 @@ export class ProduceBatcher {
     if (this.#busy || this.#waiting.length === 0) return;
     this.#busy = true;
     const head = this.#waiting[0] as Pending;
-    let bytes = 0;
+    const budget = new RequestBudget(this.#o.maxRequestBytes);
     let n = 0;
     for (; n < this.#waiting.length; n++) {
       const p = this.#waiting[n] as Pending;
-      if (n > 0 && (bytes + p.bytes > this.#o.maxRequestBytes || (head.alone && p.topic !== head.topic)))
-        break;
-      bytes += p.bytes;
+      if (n > 0 && head.alone && p.topic !== head.topic) break;
+      if (!budget.take(p.topic, p.parts, p.limit)) break;
     }
     const batch = this.#waiting.splice(0, n);
     try {

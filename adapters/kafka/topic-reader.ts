@@ -55,6 +55,13 @@ export class TopicReader {
         clearTimeout(timer);
         resolve(payload.memberAssignment[topic] ?? []);
       });
+      // a fetch of only transaction markers or aborted records (a transactional topic's end)
+      // calls no eachBatch: its end is told here, else a read up to it would wait for its timeout
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const r = this.#read;
+        if (r !== undefined && payload.topic === topic && payload.partition === r.partition)
+          if (Number(payload.lastOffset) + 1 >= r.end) r.done();
+      });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         clearTimeout(timer);
         reject(payload.error);

@@ -360,6 +360,12 @@ function semanticProblems(c: Config): Problem[] {
         path: ['gateway', 'routes', String(i), 'storeAndForward'],
         text: "local is the gateway's own log: there is nothing to store and forward",
       });
+    const type = r.backend === 'local' ? 'local' : g.backends[r.backend]?.type;
+    if (r.transactionalCommit && type !== undefined && type !== 'kafka')
+      out.push({
+        path: ['gateway', 'routes', String(i), 'transactionalCommit'],
+        text: `backend "${r.backend}" is ${type}: only kafka commits in broker transactions`,
+      });
   });
   out.push(...clusterProblems(c.cluster));
   return out;

@@ -232,7 +232,7 @@ export const BackendSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          'local-bare: its directory; rabbitmq: where it keeps files (stream offsets). Default {dataDir}/backends/{name}.',
+          'local-bare: its directory; rabbitmq, kafka: where it keeps files (stream offsets; the transactional id). Default {dataDir}/backends/{name}.',
       }),
     ),
     seek: Type.Boolean({
@@ -258,6 +258,13 @@ export const BackendSchema = Type.Object(
       minLength: 1,
       description: "kafka: the client id in the broker's logs and quotas.",
     }),
+    transactionalId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "kafka: the transactional id of transactional commits (routes with transactionalCommit); one per gateway, the same after a restart. Default: a random id kept in the backend's path.",
+      }),
+    ),
     maxMessageBytes: Type.Integer({
       minimum: 1024,
       default: 8 * 1024 * 1024,
@@ -335,6 +342,11 @@ export const RouteSchema = Type.Object(
       default: false,
       description:
         "While the backend is down, sends are kept in the gateway's log (SEND_OK after its flush policy) and forwarded in per-queue order when it is back; off: they answer 503 at once.",
+    }),
+    transactionalCommit: Type.Boolean({
+      default: false,
+      description:
+        "kafka: a transaction's commit writes the message and a commit mark in one Kafka transaction, so a commit repeated after a gateway crash is found and not sent twice (once, not at least once); costs a Kafka transaction per batch of commits.",
     }),
   },
   { additionalProperties: false },

@@ -179,14 +179,28 @@ export class Backends {
    * client error the adapter did not translate) becomes MQ_ERR_BACKEND_UNAVAILABLE. A retriable
    * failure says to retry after the next health check (`retryAfterMs`).
    */
-  async send(b: Backend, topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]> {
+  send(b: Backend, topic: string, batch: readonly OutboundMessage[]): Promise<SendReceipt[]> {
+    return this.#timed(b, batch.length, () => b.adapter.send(topic, batch));
+  }
+
+  /** A committed transaction's message, with its mark in a broker transaction (transactionalCommit). */
+  sendCommitted(b: Backend, topic: string, m: OutboundMessage): Promise<SendReceipt> {
+    const send = b.adapter.sendCommitted?.bind(b.adapter);
+    if (send === undefined)
+      return Promise.reject(
+        new MqgateError('MQ_ERR_BACKEND_REFUSED', `${b.name} has no transactional commits`),
+      );
+    return this.#timed(b, 1, () => send(topic, m));
+  }
+
+  async #timed<T>(b: Backend, n: number, send: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      const r = await b.adapter.send(topic, batch);
-      this.#observe(b, batch.length, started, true);
+      const r = await send();
+      this.#observe(b, n, started, true);
       return r;
     } catch (err) {
-      this.#observe(b, batch.length, started, false);
+      this.#observe(b, n, started, false);
       if (isMqgateError(err)) throw err.retriable ? withRetryAfter(err, this.retryAfterMs) : err;
       throw new MqgateError('MQ_ERR_BACKEND_UNAVAILABLE', `${b.name}: ${String(err)}`, {
         cause: err,

@@ -6,7 +6,12 @@ export interface Route {
   readonly emulate: ReadonlySet<string>;
   /** Sends wait in the gateway's log while the backend is down (store-and-forward). */
   readonly storeAndForward: boolean;
+  /** A commit writes the message and its mark in one broker transaction. */
+  readonly transactionalCommit: boolean;
 }
+
+/** The on/off settings of a route. */
+export type RouteFlag = 'storeAndForward' | 'transactionalCommit';
 
 /**
  * The routes of the configuration: topic name or pattern (`*` for any characters) to a backend,
@@ -20,9 +25,15 @@ export class Routes {
   constructor(routes: readonly RouteConfig[], defaultBackend: string) {
     this.#routes = routes.map((r) => ({
       test: matcher(r.topics),
-      route: { backend: r.backend, emulate: new Set(r.emulate), storeAndForward: r.storeAndForward },
+      route: {
+        backend: r.backend,
+        emulate: new Set(r.emulate),
+        storeAndForward: r.storeAndForward,
+        transactionalCommit: r.transactionalCommit,
+      },
     }));
-    this.#fallback = { backend: defaultBackend, emulate: new Set(), storeAndForward: false };
+    const off = { storeAndForward: false, transactionalCommit: false };
+    this.#fallback = { backend: defaultBackend, emulate: new Set(), ...off };
   }
 
   /** The route a topic's name matches. */
@@ -37,10 +48,10 @@ export class Routes {
     return r.backend === backend ? r.emulate : EMPTY;
   }
 
-  /** Whether a topic of `backend` is stored and forwarded: the matching route's flag if it is that backend's. */
-  storeAndForwardFor(topic: string, backend: string): boolean {
+  /** A setting of a topic of `backend`: the matching route's if it is that backend's. */
+  flagFor(topic: string, backend: string, flag: RouteFlag): boolean {
     const r = this.match(topic);
-    return r.backend === backend && r.storeAndForward;
+    return r.backend === backend && r[flag];
   }
 }
 

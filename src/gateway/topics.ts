@@ -56,7 +56,8 @@ export class GatewayTopics {
       name,
       backend: this.#backends.require(backend),
       emulate: this.#routes.emulateFor(name, backend),
-      storeAndForward: this.#routes.storeAndForwardFor(name, backend),
+      storeAndForward: this.#routes.flagFor(name, backend, 'storeAndForward'),
+      transactionalCommit: this.#routes.flagFor(name, backend, 'transactionalCommit'),
     };
     this.#remote.set(name, t);
     return t;

@@ -1,9 +1,10 @@
 /**
  * Kafka topics through the gateway: what the conformance suite does not show. A topic that
  * grows gets more partitions and its group reads the new ones at once; a topic made outside
- * mqgate with a smaller record limit answers 413 naming the limit, before anything is sent; a
- * name Kafka cannot take is a 400; a topic deleted through mqgate is gone from Kafka; a topic
- * deleted outside mqgate leaves the others working (kafkajs clients that knew it go stale).
+ * mqgate with a smaller record limit answers 413 naming the limit, before anything is sent, and
+ * takes concurrent sends that fit it only apart in several requests; a name Kafka cannot take
+ * is a 400; a topic deleted through mqgate is gone from Kafka; a topic deleted outside mqgate
+ * leaves the others working (kafkajs clients that knew it go stale).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -84,6 +85,12 @@ describe('kafka topics', () => {
     expect((err as Error).message).toContain('max.message.bytes');
     const [offsets] = await admin.fetchTopicOffsets(topic);
     expect(offsets?.high).toBe('1');
+    // the limit is a partition's record batch's: concurrent sends coalesced into one produce
+    // request stay under it together (20 x 600 B would be one 12 KB batch)
+    const many = await Promise.all(
+      Array.from({ length: 20 }, () => c().send(topic, { body: 'y'.repeat(600) })),
+    );
+    expect(many.every((r) => r.status === 'SEND_OK')).toBe(true);
     await c().deleteTopic(topic);
   });
 

@@ -37,9 +37,21 @@ describe('routes', () => {
   it('routes - exact names and * patterns, first match wins, else the default backend', () => {
     const r = new Routes(
       [
-        { topics: 'orders-eu', backend: 'a', emulate: [], storeAndForward: false },
-        { topics: 'orders-*', backend: 'b', emulate: ['timers'], storeAndForward: true },
-        { topics: '*-audit', backend: 'c', emulate: [], storeAndForward: false },
+        {
+          topics: 'orders-eu',
+          backend: 'a',
+          emulate: [],
+          storeAndForward: false,
+          transactionalCommit: false,
+        },
+        {
+          topics: 'orders-*',
+          backend: 'b',
+          emulate: ['timers'],
+          storeAndForward: true,
+          transactionalCommit: true,
+        },
+        { topics: '*-audit', backend: 'c', emulate: [], storeAndForward: false, transactionalCommit: false },
       ],
       'local',
     );
@@ -49,12 +61,14 @@ describe('routes', () => {
     expect(r.match('ordersX').backend).toBe('local');
     expect([...r.emulateFor('orders-us', 'b')]).toEqual(['timers']);
     expect([...r.emulateFor('orders-us', 'local')]).toEqual([]);
-    expect(r.storeAndForwardFor('orders-us', 'b')).toBe(true);
-    expect(r.storeAndForwardFor('orders-us', 'local')).toBe(false);
-    expect(r.storeAndForwardFor('orders-eu', 'a')).toBe(false);
+    expect(r.flagFor('orders-us', 'b', 'storeAndForward')).toBe(true);
+    expect(r.flagFor('orders-us', 'local', 'storeAndForward')).toBe(false);
+    expect(r.flagFor('orders-eu', 'a', 'storeAndForward')).toBe(false);
+    expect(r.flagFor('orders-us', 'b', 'transactionalCommit')).toBe(true);
+    expect(r.flagFor('orders-eu', 'a', 'transactionalCommit')).toBe(false);
   });
 
-  it('config - a route or default naming no backend, a backend called local, emulate or storeAndForward on local: errors naming the key', () => {
+  it('config - a route or default naming no backend, a backend called local, emulate or storeAndForward on local, transactionalCommit off kafka: errors naming the key', () => {
     const bad = (gateway: unknown): string => {
       try {
         validateConfig({ gateway });
@@ -70,6 +84,12 @@ describe('routes', () => {
     expect(bad({ routes: [{ topics: '*', backend: 'local', storeAndForward: true }] })).toContain(
       'gateway.routes.0.storeAndForward',
     );
+    expect(
+      bad({
+        backends: { r: { type: 'rabbitmq', url: 'amqp://h' } },
+        routes: [{ topics: '*', backend: 'r', transactionalCommit: true }],
+      }),
+    ).toContain('gateway.routes.0.transactionalCommit');
     expect(bad({ backends: { b: { type: 'nats' } } })).toContain('gateway.backends.b.type');
     expect(bad({ backends: { b: { type: 'kafka' } } })).toContain('gateway.backends.b.brokers');
     expect(bad({ backends: { b: { type: 'rabbitmq' } } })).toContain('gateway.backends.b.url');

@@ -31,6 +31,8 @@ export interface RemoteTopic {
   readonly emulate: ReadonlySet<string>;
   /** While the backend is down, sends wait in the gateway's log (the route's storeAndForward). */
   readonly storeAndForward: boolean;
+  /** A commit goes with its mark in one broker transaction (the route's transactionalCommit). */
+  readonly transactionalCommit: boolean;
 }
 
 export class RemoteProducer {
@@ -198,9 +200,13 @@ export class RemoteProducer {
         keys: m.keys ?? [],
         properties: m.properties ?? {},
       };
-      const [r] = await this.#backends.send(t.backend, t.name, [out]);
-      await this.#indexed(t, [out], [r as SendReceipt]);
-      return (r as SendReceipt).queueOffset;
+      // a committed transaction's message (the only kind with a prepared transaction offset)
+      const r =
+        t.transactionalCommit && m.preparedTransactionOffset !== undefined
+          ? await this.#backends.sendCommitted(t.backend, t.name, out)
+          : ((await this.#backends.send(t.backend, t.name, [out]))[0] as SendReceipt);
+      await this.#indexed(t, [out], [r]);
+      return r.queueOffset;
     },
   };
 }
