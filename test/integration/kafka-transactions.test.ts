@@ -1,7 +1,8 @@
 /**
  * Transactional commits on Kafka (routes with `transactionalCommit`): a commit writes the message
  * and its mark in one Kafka transaction. Shown against the test bed's Kafka: through the gateway
- * (commit and rollback, the mark beside the message); a commit repeated after a gateway restart
+ * (commit and rollback, the mark beside the message; commits around a kill -9 of the gateway,
+ * each sent once); a commit repeated after a gateway restart
  * is found and not sent again; kafkajs's known transaction failures are retried: a transaction
  * left open by a gateway that died (its successor's start aborts it), fencing by another producer
  * with the same transactional id, transactions back to back (CONCURRENT_TRANSACTIONS); many
@@ -21,6 +22,8 @@ import { startServer } from '../../src/cli/serve.js';
 import { MqgateClient } from '../../src/client/index.js';
 import { validateConfig } from '../../src/config/load.js';
 import { newMsgId } from '../../src/message/msg-id.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { spawnServe } from '../helpers/serve-process.js';
 import { brokerAddress, uniqueName } from './brokers.js';
 
 const brokers = () => brokerAddress('kafka').split(',');
@@ -122,6 +125,37 @@ describe('kafka transactional commits', () => {
       await running.stop();
     }
   }, 60_000);
+
+  it('kafka transactions - kill -9 of the gateway: a half message committed after the restart is sent once, one committed before is not sent again', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-kafka-tx-kill-'));
+    dirs.push(dataDir);
+    const topic = uniqueName('txk');
+    const env = {
+      MQGATE_STORE_FLUSH_DISK_TYPE: 'SYNC_FLUSH',
+      MQGATE_GATEWAY_BACKENDS: JSON.stringify({ kafka: { type: 'kafka', brokers: brokers() } }),
+      MQGATE_GATEWAY_ROUTES: JSON.stringify([{ topics: topic, backend: 'kafka', transactionalCommit: true }]),
+    };
+    let proc: ServeProcess = await spawnServe(['--data-dir', dataDir], env);
+    try {
+      let c = new MqgateClient({ url: proc.url });
+      await c.upsertTopic(topic, { queues: 2, backend: 'kafka' });
+      const before = await c.prepare(topic, 'tx-p', { body: 'committed before' });
+      const after = await c.prepare(topic, 'tx-p', { body: 'committed after' });
+      await c.commit(before.transactionId);
+      proc.child.kill('SIGKILL');
+      await proc.exited();
+      proc = await spawnServe(['--data-dir', dataDir], env);
+      c = new MqgateClient({ url: proc.url });
+      expect((await c.commit(after.transactionId)).state).toBe('COMMIT');
+      expect((await c.commit(before.transactionId)).state).toBe('COMMIT'); // known: nothing sent
+      const reader = adapter(`mqgate-test-${uniqueName('kill-reader')}`);
+      expect((await committed(reader, topic)).sort()).toEqual([before.msgId, after.msgId].sort());
+      await c.deleteTopic(topic);
+    } finally {
+      proc.child.kill('SIGKILL');
+      await proc.exited();
+    }
+  }, 90_000);
 
   it('kafka transactions - a commit repeated after a restart is found by its mark and not sent again', async () => {
     const id = `mqgate-test-${uniqueName('restart')}`;
