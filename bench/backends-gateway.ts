@@ -32,7 +32,7 @@ const BODY_AT = '"body":"';
 const ONE = `{"body":"${BODY}","tag":"TagA"}`;
 
 /** Sends on `ws` with the frames of one tick corked into one write (as bench/ws does). */
-function corked(ws: WebSocket): (text: string) => void {
+export function corked(ws: WebSocket): (text: string) => void {
   const socket = (ws as unknown as { _socket: Socket })._socket;
   let held = false;
   return (text) => {
@@ -49,7 +49,7 @@ function corked(ws: WebSocket): (text: string) => void {
 }
 
 /** Acks the delivery of a message frame; false for any other frame. */
-function ackDelivery(data: Buffer, send: (text: string) => void): boolean {
+export function ackDelivery(data: Buffer, send: (text: string) => void): boolean {
   const h = data.indexOf(HANDLE);
   if (h < 0) {
     if (data.indexOf('"op":"error"') >= 0) console.error(`mqgate: ${data.toString()}`);

@@ -1,4 +1,7 @@
-/** Starts bench/http-server.ts in a child process and waits for its `READY <url>` line. */
+/**
+ * Starts bench/http-server.ts in a child process and waits for its `READY <url>` line; `env` adds
+ * to the server's environment (its BENCH_FLUSH, BENCH_DELAY_LEVELS, BENCH_DATA_DIR).
+ */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
@@ -11,6 +14,7 @@ export interface BenchServer {
 
 export function startBenchServer(
   mode: 'bare' | 'ws-bare' | 'mqgate' | 'mqgate-rabbitmq' | 'mqgate-kafka',
+  env: Record<string, string> = {},
 ): Promise<BenchServer> {
   // BENCH_SERVER_ARGS: node flags for the server process, to look into it (e.g.
   // "--cpu-prof --cpu-prof-dir=prof" or "--trace-gc"); what it prints goes to stderr
@@ -19,6 +23,7 @@ export function startBenchServer(
   const node = [...SERVE_NODE_FLAGS, ...args, '--import', 'tsx', 'bench/http-server.ts', mode];
   const child = spawn(process.execPath, node, {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     let buf = '';

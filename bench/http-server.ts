@@ -7,6 +7,12 @@
  * `rabbitmq` on RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672), `mqgate-kafka` with a
  * backend `kafka` on KAFKA_BROKERS (default 127.0.0.1:9092). Prints `READY <url>` and runs until
  * killed.
+ *
+ * The gateway modes take, from the environment: BENCH_FLUSH (the log's flushDiskType, ASYNC_FLUSH
+ * by default), BENCH_DELAY_LEVELS (broker.delayLevels, the config's default table otherwise) and
+ * BENCH_DATA_DIR (a data directory of the caller's, kept at the end, so that a gateway killed with
+ * SIGKILL can be started again on its log; by default a new one under BENCH_DIR, deleted at the
+ * end).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -47,10 +53,14 @@ if (mode === 'ws-bare') {
   const a = app.server.address();
   console.log(`READY http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}`);
 } else {
-  const dataDir = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'mqgate-bench-http-'));
+  const kept = process.env.BENCH_DATA_DIR;
+  const dataDir =
+    kept ?? fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'mqgate-bench-http-'));
+  const delayLevels = process.env.BENCH_DELAY_LEVELS;
   const config = validateConfig({
     server: { host: '127.0.0.1', port: 0 },
-    store: { dataDir, flushDiskType: 'ASYNC_FLUSH' },
+    store: { dataDir, flushDiskType: process.env.BENCH_FLUSH ?? 'ASYNC_FLUSH' },
+    ...(delayLevels === undefined ? {} : { broker: { delayLevels } }),
     log: { level: 'warn', pretty: false },
     ...(BACKENDS[mode] === undefined ? {} : { gateway: { backends: BACKENDS[mode] } }),
   });
@@ -58,7 +68,7 @@ if (mode === 'ws-bare') {
   console.log(`READY ${running.url}`);
   const stop = (): void => {
     void running.stop().finally(() => {
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (kept === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);
     });
   };
