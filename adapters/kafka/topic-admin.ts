@@ -44,7 +44,11 @@ export class TopicAdmin {
               {
                 topic,
                 numPartitions: queues,
-                configEntries: [{ name: 'max.message.bytes', value: String(this.#maxBytes) }],
+                configEntries: [
+                  { name: 'max.message.bytes', value: String(this.#maxBytes) },
+                  // the record timestamp is the born time (codec.ts), whatever the broker's default
+                  { name: 'message.timestamp.type', value: 'CreateTime' },
+                ],
               },
             ],
             // the leaders are awaited below (kafkajs gives up after its few retries)
