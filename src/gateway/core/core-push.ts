@@ -7,37 +7,32 @@
 import type { Logger } from 'pino';
 import type { Broker, GroupConfig, ReceivedMessage, SubscribeOptions } from '../../broker/index.js';
 import { ConsumeMode } from '../../broker/index.js';
-import { MqgateError } from '../../errors.js';
 import { HandOff } from '../../hand-off.js';
 import type { Backend } from '../backends.js';
 import type { GatewayDelivery, GatewaySubscription } from '../contract.js';
 import type { CoreDuties, CorePop } from './core-pop.js';
+import { CreditedSubscription } from './credited-subscription.js';
 import { received } from './pop-lane.js';
 
 /** How long one round waits for a message before it looks again. */
 const ROUND_MS = 250;
 
-export class CoreSubscription implements GatewaySubscription {
-  readonly group: string;
-  readonly topic: string;
+export class CoreSubscription extends CreditedSubscription implements GatewaySubscription {
+  protected readonly kind = 'core subscription';
+  protected readonly logger: Logger;
   readonly #pop: CorePop;
   readonly #broker: Broker;
   readonly #b: Backend;
   readonly #g: GroupConfig;
   readonly #o: SubscribeOptions & { credit: number; ackTimeoutMs: number };
   readonly #duties: CoreDuties;
-  readonly #log: Logger;
   /** Broadcasting: this consumer's own broker-side group. */
   readonly #member: string;
   readonly #out = new Map<string, GatewayDelivery>();
   readonly #handOff = new HandOff<GatewayDelivery>();
-  #credit: number;
-  #room: (() => void) | undefined;
   #closed = false;
 
   readonly outstanding: GatewaySubscription['outstanding'];
-  readonly ready: Promise<void>;
-  #started: () => void = () => {};
 
   constructor(o: {
     pop: CorePop;
@@ -49,16 +44,14 @@ export class CoreSubscription implements GatewaySubscription {
     duties: CoreDuties;
     log: Logger;
   }) {
-    this.group = o.group.name;
-    this.topic = o.topic;
+    super(o.group.name, o.topic, o.options.credit);
     this.#pop = o.pop;
     this.#broker = o.broker;
     this.#b = o.backend;
     this.#g = o.group;
     this.#o = o.options;
-    this.#credit = o.options.credit;
     this.#duties = o.duties;
-    this.#log = o.log;
+    this.logger = o.log;
     const broadcast = o.group.consumeMode === ConsumeMode.BROADCASTING;
     this.#member = broadcast
       ? (o.options.clientId ?? `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`)
@@ -70,36 +63,9 @@ export class CoreSubscription implements GatewaySubscription {
       },
       byHandle: (handle) => out.get(handle),
     };
-    let failed!: (e: unknown) => void;
-    this.ready = new Promise<void>((resolve, reject) => ((this.#started = resolve), (failed = reject)));
-    this.ready.catch(() => {}); // the WebSocket answers it; nothing else must
-    void this.#run().catch((err: unknown) => {
-      failed(err);
-      this.#log.error({ err, group: this.group, topic: this.topic }, 'core subscription failed');
-      this.close();
-    });
   }
 
-  get credit(): number {
-    return this.#credit;
-  }
-
-  setCredit(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 10_000)
-      throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be an integer 0..10000, got ${n}`);
-    this.#credit = n;
-    this.#wake();
-  }
-
-  heartbeat(): void {}
-
-  #wake(): void {
-    const r = this.#room;
-    this.#room = undefined;
-    r?.();
-  }
-
-  async #run(): Promise<void> {
+  protected async run(): Promise<void> {
     const laneGroup = this.#member === '' ? this.group : `${this.group}%${this.#member}`;
     const lane = await this.#pop.lane(
       this.#b,
@@ -109,18 +75,15 @@ export class CoreSubscription implements GatewaySubscription {
       this.#member,
       this.#o.filter,
     );
-    this.#started();
+    this.started();
     const filter =
       this.#duties.filter && this.#o.filter !== undefined ? this.#pop.compiled(this.#o.filter) : undefined;
     while (!this.#closed) {
       const now = Date.now();
       for (const [h, d] of this.#out) if (d.message.invisibleUntil <= now) this.#out.delete(h);
-      const room = this.#credit - this.#out.size;
+      const room = this.credit - this.#out.size;
       if (room <= 0) {
-        await new Promise<void>((r) => {
-          this.#room = r;
-          setTimeout(r, ROUND_MS).unref();
-        });
+        await this.room(ROUND_MS);
         continue;
       }
       const max = Math.min(32, room);
@@ -148,7 +111,7 @@ export class CoreSubscription implements GatewaySubscription {
 
   #settled(handle: string): boolean {
     const ok = this.#out.delete(handle);
-    if (ok) this.#wake();
+    if (ok) this.wake();
     return ok;
   }
 
@@ -160,7 +123,7 @@ export class CoreSubscription implements GatewaySubscription {
         if (!this.#settled(h)) return false;
         this.#pop
           .ack(this.#b, laneGroup, this.topic, h)
-          .catch((err: unknown) => this.#log.warn({ err }, 'ack failed'));
+          .catch((err: unknown) => this.logger.warn({ err }, 'ack failed'));
         return true;
       },
       nack: async (o = {}) => {
@@ -192,7 +155,7 @@ export class CoreSubscription implements GatewaySubscription {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake();
+    this.wake();
     this.#handOff.end();
     for (const h of this.#out.keys())
       try {

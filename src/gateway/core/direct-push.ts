@@ -17,9 +17,9 @@ import type {
   SubscribeOptions,
 } from '../../broker/index.js';
 import { ConsumeMode, exhausted, retryLevel } from '../../broker/index.js';
-import { MqgateError } from '../../errors.js';
 import { HandOff } from '../../hand-off.js';
 import type { GatewayDelivery, GatewaySubscription } from '../contract.js';
+import { CreditedSubscription } from './credited-subscription.js';
 
 let handles = 0;
 
@@ -28,22 +28,21 @@ function startOf(g: GroupConfig): OffsetTarget {
   return g.consumeFrom === 'TIMESTAMP' ? (g.consumeTimestamp ?? Date.now() - 1_800_000) : g.consumeFrom;
 }
 
-export class DirectSubscription implements GatewaySubscription {
-  readonly group: string;
-  readonly topic: string;
+export class DirectSubscription extends CreditedSubscription implements GatewaySubscription {
+  protected readonly kind = 'push subscription';
+  protected readonly logger: Logger;
+  readonly #adapter: BrokerAdapter;
+  readonly #queues: number;
+  readonly #o: SubscribeOptions & { credit: number };
   readonly #broker: Broker;
   readonly #g: GroupConfig;
   readonly #ackTimeoutMs: number;
-  readonly #log: Logger;
   readonly #out = new Map<string, { d: Delivery; g: GatewayDelivery; until: number }>();
   readonly #handOff = new HandOff<GatewayDelivery>();
   readonly #sweep: NodeJS.Timeout;
   #stream: DeliveryStream | undefined;
-  #credit: number;
-  #room: (() => void) | undefined;
   #closed = false;
   readonly outstanding: GatewaySubscription['outstanding'];
-  readonly ready: Promise<void>;
 
   constructor(o: {
     adapter: BrokerAdapter;
@@ -54,13 +53,14 @@ export class DirectSubscription implements GatewaySubscription {
     options: SubscribeOptions & { credit: number; ackTimeoutMs: number };
     log: Logger;
   }) {
-    this.group = o.group.name;
-    this.topic = o.topic;
+    super(o.group.name, o.topic, o.options.credit);
+    this.#adapter = o.adapter;
+    this.#queues = o.queues;
+    this.#o = o.options;
     this.#broker = o.broker;
     this.#g = o.group;
-    this.#credit = o.options.credit;
     this.#ackTimeoutMs = o.options.ackTimeoutMs;
-    this.#log = o.log;
+    this.logger = o.log;
     const out = this.#out;
     this.outstanding = {
       get size(): number {
@@ -70,42 +70,10 @@ export class DirectSubscription implements GatewaySubscription {
     };
     this.#sweep = setInterval(() => this.#expire(), Math.min(1000, Math.max(50, this.#ackTimeoutMs / 4)));
     this.#sweep.unref();
-    let started!: () => void;
-    let failed!: (e: unknown) => void;
-    this.ready = new Promise<void>((resolve, reject) => ((started = resolve), (failed = reject)));
-    this.ready.catch(() => {}); // the WebSocket answers it; nothing else must
-    void this.#run(o.adapter, o.queues, o.options, started).catch((err: unknown) => {
-      failed(err);
-      this.#log.error({ err, group: this.group, topic: this.topic }, 'push subscription failed');
-      this.close();
-    });
   }
 
-  get credit(): number {
-    return this.#credit;
-  }
-
-  setCredit(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 10_000)
-      throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be an integer 0..10000, got ${n}`);
-    this.#credit = n;
-    this.#wake();
-  }
-
-  heartbeat(): void {}
-
-  #wake(): void {
-    const r = this.#room;
-    this.#room = undefined;
-    r?.();
-  }
-
-  async #run(
-    adapter: BrokerAdapter,
-    queues: number,
-    o: SubscribeOptions & { credit: number },
-    started: () => void,
-  ): Promise<void> {
+  protected async run(): Promise<void> {
+    const [adapter, queues, o] = [this.#adapter, this.#queues, this.#o];
     const broadcast = this.#g.consumeMode === ConsumeMode.BROADCASTING;
     // a broadcasting consumer is a group of its own at the broker
     const group = broadcast
@@ -118,7 +86,7 @@ export class DirectSubscription implements GatewaySubscription {
       filter: o.filter,
       from: startOf(this.#g),
     });
-    started();
+    this.started();
     if (this.#closed) return;
     // the broker holds at most the credit asked at subscribe; a later credit frame can lower it
     const stream = (this.#stream = adapter.consume(group, this.topic, {
@@ -128,8 +96,7 @@ export class DirectSubscription implements GatewaySubscription {
     }));
     const it = stream[Symbol.asyncIterator]();
     while (!this.#closed) {
-      while (this.#out.size >= this.#credit && !this.#closed)
-        await new Promise<void>((r) => (this.#room = r));
+      while (this.#out.size >= this.credit && !this.#closed) await this.room();
       const next = await it.next();
       if (next.done === true) break;
       if (this.#closed) {
@@ -171,7 +138,7 @@ export class DirectSubscription implements GatewaySubscription {
 
   #settled(handle: string): boolean {
     const ok = this.#out.delete(handle);
-    if (ok) this.#wake();
+    if (ok) this.wake();
     return ok;
   }
 
@@ -198,7 +165,7 @@ export class DirectSubscription implements GatewaySubscription {
       if (e.until <= now) {
         this.#out.delete(handle);
         void e.d.release();
-        this.#wake();
+        this.wake();
       }
   }
 
@@ -206,7 +173,7 @@ export class DirectSubscription implements GatewaySubscription {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweep);
-    this.#wake();
+    this.wake();
     this.#handOff.end();
     this.#out.clear();
     // what is unsettled goes back to the broker with the stream
