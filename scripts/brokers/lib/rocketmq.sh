@@ -2,7 +2,7 @@
 # Apache RocketMQ 5 from Maven Central: a name server, and a broker with the gRPC proxy in
 # the same JVM (proxy LOCAL mode, what `mqbroker --enable-proxy` does): two JVMs, not three.
 
-ROCKETMQ_VERSION="${ROCKETMQ_VERSION:-5.3.3}"
+ROCKETMQ_VERSION="${ROCKETMQ_VERSION:-5.5.0}"
 ROCKETMQ_NAMESRV_PORT="${ROCKETMQ_NAMESRV_PORT:-9876}"
 ROCKETMQ_BROKER_PORT="${ROCKETMQ_BROKER_PORT:-10911}"
 ROCKETMQ_GRPC_PORT="${ROCKETMQ_GRPC_PORT:-8081}"
@@ -40,6 +40,8 @@ autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 enablePropertyFilter=true
 timerWheelEnable=true
+# mqgate's topics are MIXED: keyed, delayed and transactional messages on one topic
+enableMixedMessageType=true
 # small files: 64 MiB commit log segments, 30k-entry consume queues, a small key index
 mappedFileSizeCommitLog=67108864
 mappedFileSizeConsumeQueue=600000
@@ -55,7 +57,8 @@ PROPS
   "rocketMQClusterName": "DefaultCluster",
   "namesrvAddr": "127.0.0.1:$ROCKETMQ_NAMESRV_PORT",
   "grpcServerPort": $ROCKETMQ_GRPC_PORT,
-  "remotingListenPort": $ROCKETMQ_REMOTING_PORT
+  "remotingListenPort": $ROCKETMQ_REMOTING_PORT,
+  "maxDelayTimeMills": 259200000
 }
 JSON
 }
