@@ -8,6 +8,7 @@ import type { BackendConfig } from '../src/config/schema.js';
 import { KafkaAdapter } from './kafka/kafka-adapter.js';
 import { BareAdapter } from './local-bare/bare-adapter.js';
 import { RabbitAdapter } from './rabbitmq/rabbitmq-adapter.js';
+import { RocketmqAdapter } from './rocketmq/rocketmq-adapter.js';
 import type { BrokerAdapter } from './spi.js';
 
 export { LocalAdapter } from './local/local-adapter.js';
@@ -61,6 +62,16 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
         sessionTimeoutMs: c.sessionTimeoutMs,
         maxMessageSize: ctx.maxMessageSize,
         delayLevelsMs: ctx.delayLevelsMs,
+        logger: ctx.logger.child({ backend: name }),
+      });
+    case 'rocketmq':
+      return new RocketmqAdapter({
+        name,
+        endpoints: c.endpoints ?? '',
+        namesrv: c.namesrv ?? '',
+        confirmTimeoutMs: c.confirmTimeoutMs,
+        connectTimeoutMs: c.connectTimeoutMs,
+        maxMessageSize: ctx.maxMessageSize,
         logger: ctx.logger.child({ backend: name }),
       });
   }
