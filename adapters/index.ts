@@ -9,6 +9,7 @@ import { CommitWriter } from './kafka/commit-writer.js';
 import { KafkaAdapter } from './kafka/kafka-adapter.js';
 import { BareAdapter } from './local-bare/bare-adapter.js';
 import { RabbitAdapter } from './rabbitmq/rabbitmq-adapter.js';
+import { RocketmqAdapter } from './rocketmq/rocketmq-adapter.js';
 import type { BrokerAdapter } from './spi.js';
 
 export { LocalAdapter } from './local/local-adapter.js';
@@ -66,6 +67,16 @@ export function createAdapter(name: string, c: BackendConfig, ctx: AdapterContex
         transactionalId: () =>
           c.transactionalId ??
           CommitWriter.transactionalId(c.path ?? path.join(ctx.dataDir, 'backends', name)),
+        logger: ctx.logger.child({ backend: name }),
+      });
+    case 'rocketmq':
+      return new RocketmqAdapter({
+        name,
+        endpoints: c.endpoints ?? '',
+        namesrv: c.namesrv ?? '',
+        confirmTimeoutMs: c.confirmTimeoutMs,
+        connectTimeoutMs: c.connectTimeoutMs,
+        maxMessageSize: ctx.maxMessageSize,
         logger: ctx.logger.child({ backend: name }),
       });
   }

@@ -15,7 +15,7 @@ import type {
   OutboundMessage,
   SendReceipt,
 } from '../spi.js';
-import { PopStream } from './pop-stream.js';
+import { PopStream } from '../shared/pop-stream.js';
 
 const HOW = {
   delayLevels: 'SCHEDULE_TOPIC_XXXX, one service per level',

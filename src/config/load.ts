@@ -344,6 +344,13 @@ function semanticProblems(c: Config): Problem[] {
         path: ['gateway', 'backends', name, 'brokers'],
         text: 'a kafka backend needs its bootstrap brokers (host:port, ...)',
       });
+    else if (b.type === 'rocketmq')
+      for (const field of ['endpoints', 'namesrv'] as const)
+        if (b[field] === undefined)
+          out.push({
+            path: ['gateway', 'backends', name, field],
+            text: `a rocketmq backend needs its ${field === 'endpoints' ? 'gRPC proxy' : 'name server'} (host:port)`,
+          });
   g.routes.forEach((r, i) => {
     if (!known(r.backend))
       out.push({

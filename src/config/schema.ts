@@ -224,10 +224,13 @@ export const EMULATABLE_FEATURES = [
 
 export const BackendSchema = Type.Object(
   {
-    type: Type.Union([Type.Literal('local-bare'), Type.Literal('rabbitmq'), Type.Literal('kafka')], {
-      description:
-        'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest; rabbitmq: RabbitMQ 3.10 or later over AMQP 0-9-1; kafka: Apache Kafka (4.x, 3.x) through kafkajs.',
-    }),
+    type: Type.Union(
+      [Type.Literal('local-bare'), Type.Literal('rabbitmq'), Type.Literal('kafka'), Type.Literal('rocketmq')],
+      {
+        description:
+          'local-bare: an embedded log of its own that declares only the primitives (plus seek), so the core emulates the rest; rabbitmq: RabbitMQ 3.10 or later over AMQP 0-9-1; kafka: Apache Kafka (4.x, 3.x) through kafkajs; rocketmq: Apache RocketMQ 5 through its gRPC proxy (rocketmq-client-nodejs), topics and groups over remoting (in progress: see the RocketMQ section).',
+      },
+    ),
     path: Type.Optional(
       Type.String({
         minLength: 1,
@@ -251,6 +254,19 @@ export const BackendSchema = Type.Object(
       Type.Array(Type.String({ minLength: 1, pattern: '^\\S+:[0-9]{1,5}$' }), {
         minItems: 1,
         description: 'kafka: bootstrap brokers as host:port, e.g. [127.0.0.1:9092] (required).',
+      }),
+    ),
+    endpoints: Type.Optional(
+      Type.String({
+        pattern: '^\\S+:[0-9]{1,5}$',
+        description: 'rocketmq: the gRPC proxy as host:port, e.g. 127.0.0.1:8081 (required).',
+      }),
+    ),
+    namesrv: Type.Optional(
+      Type.String({
+        pattern: '^\\S+:[0-9]{1,5}$',
+        description:
+          'rocketmq: the name server as host:port, e.g. 127.0.0.1:9876 (required): topics and groups are made through it.',
       }),
     ),
     clientId: Type.String({
@@ -288,12 +304,12 @@ export const BackendSchema = Type.Object(
         "rabbitmq with queueType stream: how long the topic's streams keep messages (x-max-age: 3D, 72h, ...).",
     }),
     confirmTimeoutMs: ms(
-      'rabbitmq, kafka: a send not confirmed by the broker within this fails',
+      'rabbitmq, kafka, rocketmq: a send not confirmed by the broker within this fails',
       10_000,
       100,
     ),
     connectTimeoutMs: ms(
-      'rabbitmq, kafka: how long a (re)connect is awaited before the backend counts as down',
+      'rabbitmq, kafka, rocketmq: how long a (re)connect is awaited before the backend counts as down (rocketmq: how long a remoting request waits)',
       3000,
       100,
     ),

@@ -10,6 +10,6 @@ import { promisify } from 'node:util';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'brokers', 'outage.sh');
 
 /** Stops `broker` for `seconds` (0: a plain restart) and resolves once it answers again. */
-export async function brokerOutage(broker: 'rabbitmq' | 'kafka', seconds = 0): Promise<void> {
+export async function brokerOutage(broker: 'rabbitmq' | 'kafka' | 'rocketmq', seconds = 0): Promise<void> {
   await promisify(execFile)(SCRIPT, [broker, String(seconds)], { timeout: 120_000 });
 }

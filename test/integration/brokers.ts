@@ -24,7 +24,7 @@ export function brokerAddress(name: BrokerName): string {
   return address;
 }
 
-/** The RocketMQ name server (topics are created through it: see rocketmq-admin.ts). */
+/** The RocketMQ name server (topics and groups are created through it: adapters/rocketmq/broker-admin.ts). */
 export function rocketmqNamesrv(): string {
   brokerAddress('rocketmq');
   const namesrv = inject('rocketmqNamesrv');

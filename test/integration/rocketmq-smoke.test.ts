@@ -3,51 +3,26 @@
  * against the proxy: send + SimpleConsumer receive/ack, and a delayed message that is not
  * delivered before its time (the broker's timer has 1 s precision: timerPrecisionMs=1000).
  */
-import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerAddress, rocketmqNamesrv, uniqueName } from './brokers.js';
-import { createTopic } from './rocketmq-admin.js';
-
-/** The client logs to ~/logs/rocketmq by default; tests keep only warnings, on stderr. */
-const logger = {
-  info: (): void => undefined,
-  debug: (): void => undefined,
-  warn: (...args: unknown[]): void => console.warn('[rocketmq-client]', ...args),
-  error: (...args: unknown[]): void => console.error('[rocketmq-client]', ...args),
-};
+import { uniqueName } from './brokers.js';
+import { RocketmqTestbed } from './rocketmq-testbed.js';
 
 const TIMER_PRECISION_MS = 1000;
 
 describe('rocketmq smoke (rocketmq-client-nodejs)', () => {
-  let endpoints: string;
-  let namesrv: string;
-  let producer: Producer;
-  const consumers: SimpleConsumer[] = [];
+  let bed: RocketmqTestbed;
 
   beforeAll(async () => {
-    endpoints = brokerAddress('rocketmq');
-    namesrv = rocketmqNamesrv();
-    producer = new Producer({ endpoints, namespace: '', logger });
-    await producer.startup();
+    bed = await new RocketmqTestbed().start();
   });
 
   afterAll(async () => {
-    for (const c of consumers) await c.shutdown().catch(() => undefined);
-    await producer?.shutdown();
+    await bed?.close();
   });
 
-  async function consumer(topic: string): Promise<SimpleConsumer> {
-    const c = new SimpleConsumer({
-      endpoints,
-      namespace: '',
-      logger,
-      consumerGroup: uniqueName(`${topic}-group`).slice(0, 120),
-      subscriptions: new Map([[topic, '*']]),
-      awaitDuration: 3000,
-    });
-    await c.startup();
-    consumers.push(c);
-    return c;
+  function consumer(topic: string): Promise<SimpleConsumer> {
+    return bed.consumer(topic, uniqueName(`${topic}-group`).slice(0, 120));
   }
 
   /** Receives until `count` messages arrived (acking each) or timeoutMs passed. */
@@ -65,12 +40,12 @@ describe('rocketmq smoke (rocketmq-client-nodejs)', () => {
 
   it('rocketmq - sent messages are received by a SimpleConsumer and acked', async () => {
     const topic = uniqueName('rmq-normal');
-    await createTopic(namesrv, topic, 'NORMAL');
+    await bed.admin.createTopic(topic, { queues: 4, messageType: 'NORMAL' });
     const c = await consumer(topic);
 
     const sent: string[] = [];
     for (const body of ['one', 'two', 'three']) {
-      const receipt = await producer.send({ topic, tag: 'smoke', keys: [body], body: Buffer.from(body) });
+      const receipt = await bed.producer.send({ topic, tag: 'smoke', keys: [body], body: Buffer.from(body) });
       sent.push(receipt.messageId);
     }
 
@@ -84,12 +59,12 @@ describe('rocketmq smoke (rocketmq-client-nodejs)', () => {
 
   it('rocketmq - a delayed message is not delivered before its delivery time', async () => {
     const topic = uniqueName('rmq-delay');
-    await createTopic(namesrv, topic, 'DELAY');
+    await bed.admin.createTopic(topic, { queues: 4, messageType: 'DELAY' });
     const c = await consumer(topic);
 
     const delayMs = 4000;
     const deliverAt = Date.now() + delayMs;
-    await producer.send({ topic, body: Buffer.from('later'), deliveryTimestamp: new Date(deliverAt) });
+    await bed.producer.send({ topic, body: Buffer.from('later'), deliveryTimestamp: new Date(deliverAt) });
 
     const [message] = await receiveAll(c, 1, 30_000);
     const receivedAt = Date.now();

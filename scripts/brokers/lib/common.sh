@@ -105,7 +105,8 @@ java_cmd() {
   command -v java
 }
 
-# fetch_jars NAME VERSION POM: copies the runtime jars resolved by POM into the cache, once
+# fetch_jars NAME VERSION POM: copies the runtime jars resolved by POM into the cache, once;
+# VERSION is passed as the POM's NAME.version property (KAFKA_VERSION, ROCKETMQ_VERSION pick it)
 fetch_jars() {
   local name="$1" version="$2" pom="$3" libs="$CACHE_DIR/$1-$2/libs"
   if [[ ! -f "$libs/.complete" ]]; then
@@ -114,7 +115,7 @@ fetch_jars() {
     rm -rf "$libs"
     mkdir -p "$CACHE_DIR"
     mvn -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$libs" >"$CACHE_DIR/$name-$version-mvn.log" 2>&1 ||
+      -D"$name.version=$version" -DoutputDirectory="$libs" >"$CACHE_DIR/$name-$version-mvn.log" 2>&1 ||
       { tail -n 30 "$CACHE_DIR/$name-$version-mvn.log" >&2; die "mvn could not resolve $name $version"; }
     touch "$libs/.complete"
   fi

@@ -5,9 +5,9 @@ import type { Delivery, DeliveryStream } from '../spi.js';
 /** What a POP consumer offers: receive, and settling by receipt handle. */
 export interface PopConsumer {
   receive(o: ReceiveOptions): Promise<ReceivedMessage[]>;
-  ack(handle: string): void;
+  ack(handle: string): void | Promise<void>;
   nack(handle: string, o: { delayLevel?: number }): Promise<unknown>;
-  release(handle: string): void;
+  release(handle: string): void | Promise<void>;
 }
 
 /** How long a delivery of the stream stays invisible to the group before it goes out again. */
@@ -27,14 +27,18 @@ export class PopStream implements DeliveryStream {
   readonly #out = new HandOff<Delivery>();
   readonly #unsettled = new Set<string>();
   readonly #abort = new AbortController();
+  readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #pumping: Promise<void>;
   #roomMade: (() => void) | undefined;
   #closed = false;
 
-  constructor(pop: PopConsumer, topic: string, credit: number) {
+  /** `onClose`: what else closing the stream ends (a broker consumer of its own). */
+  constructor(pop: PopConsumer, topic: string, credit: number, onClose?: () => Promise<void>) {
     this.#pop = pop;
     this.#topic = topic;
     this.#credit = credit;
-    void this.#pump();
+    this.#onClose = onClose;
+    this.#pumping = this.#pump();
   }
 
   get closed(): boolean {
@@ -64,7 +68,7 @@ export class PopStream implements DeliveryStream {
       }
       for (const m of got) {
         if (this.#closed)
-          this.#pop.release(m.receiptHandle); // taken as the stream closed: back at once
+          await this.#giveBack(m.receiptHandle); // taken as the stream closed: back at once
         else this.#hand(this.#delivery(m));
       }
     }
@@ -103,13 +107,20 @@ export class PopStream implements DeliveryStream {
     this.#abort.abort();
     this.#roomMade?.();
     this.#out.end();
-    for (const handle of [...this.#unsettled]) {
-      this.#unsettled.delete(handle);
-      try {
-        this.#pop.release(handle);
-      } catch {
-        // expired already: back in the queue by itself
-      }
+    const unsettled = [...this.#unsettled];
+    this.#unsettled.clear();
+    await Promise.all(unsettled.map((h) => this.#giveBack(h)));
+    // a receive under way may still bring messages: they go back before the consumer ends
+    await this.#pumping;
+    await this.#onClose?.();
+  }
+
+  /** Gives a delivery back to the broker; one whose invisible time passed is back already. */
+  async #giveBack(handle: string): Promise<void> {
+    try {
+      await this.#pop.release(handle);
+    } catch {
+      // expired already: back in the queue by itself
     }
   }
 
