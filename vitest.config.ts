@@ -22,7 +22,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/conformance/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/conformance/**/*.test.ts',
+            'test/parity/**/*.test.ts',
+          ],
           exclude: ['test/integration/api/**'],
           globalSetup: ['test/setup/brokers.global.ts'],
           testTimeout: 60_000,

@@ -29,13 +29,19 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-/** The brokers a run needs: `MQGATE_TEST_BROKERS=kafka,rabbitmq` narrows it, default all. */
+/**
+ * The brokers a run needs: `MQGATE_TEST_BROKERS=kafka,rabbitmq` narrows it, `none` needs none
+ * (the embedded backends' tests: local conformance, parity), default all.
+ */
 export function requiredBrokers(spec: string | undefined): BrokerName[] {
   if (spec === undefined || spec.trim() === '' || spec.trim() === 'all') return [...BROKER_NAMES];
+  if (spec.trim() === 'none') return [];
   const names = spec.split(',').map((s) => s.trim());
   for (const n of names) {
     if (!(n in BROKERS)) {
-      throw new Error(`MQGATE_TEST_BROKERS: unknown broker '${n}' (use ${BROKER_NAMES.join(', ')} or all)`);
+      throw new Error(
+        `MQGATE_TEST_BROKERS: unknown broker '${n}' (use ${BROKER_NAMES.join(', ')}, all or none)`,
+      );
     }
   }
   return names as BrokerName[];

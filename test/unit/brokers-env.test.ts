@@ -27,6 +27,7 @@ describe('brokers env', () => {
   it('brokers env - MQGATE_TEST_BROKERS narrows the required brokers and rejects unknown names', () => {
     expect(requiredBrokers(undefined)).toEqual(['rabbitmq', 'kafka', 'rocketmq']);
     expect(requiredBrokers('kafka, rocketmq')).toEqual(['kafka', 'rocketmq']);
+    expect(requiredBrokers(' none ')).toEqual([]);
     expect(() => requiredBrokers('kafka,redis')).toThrow(/unknown broker 'redis'/);
   });
 
