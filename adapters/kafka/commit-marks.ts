@@ -1,8 +1,8 @@
 /**
  * The commit marks of transactional commits (commit-writer.ts): one record per committed
- * message in `mqgate.tx-commits` (one partition), written in the same Kafka transaction as the
- * message, so a mark is there exactly when the message is. A mark is the message's id and
- * where it went:
+ * message in `mqgate.tx-commits.{transactionalId}` (one partition, this gateway's alone), written
+ * in the same Kafka transaction as the message, so a mark is there exactly when the message is.
+ * A mark is the message's id and where it went:
  *
  * ```
  *   record key     the message's id (the half message's, kept by its commit)
@@ -12,14 +12,15 @@
  * Marks are read only to learn whether a commit that may have happened did (after a gateway
  * restart, or a commit whose answer was lost): from the mark written at the time the message
  * was born, to the end, read_committed (kafkajs's default), so an aborted transaction's mark is
- * never seen. What was read is kept, and a later look reads only what came since.
+ * never seen. A read_committed reader sees a partition only up to its first open transaction,
+ * so the topic is the gateway's own: once its producer has started (which ends what this
+ * transactional id left open), every mark of it can be read. What was read is kept, and a later
+ * look reads only what came since.
  */
 import type { AdminClient } from './admin-client.js';
 import { encode } from './codec.js';
 import type { Readers } from './readers.js';
 import type { Message } from 'kafkajs';
-
-export const COMMIT_MARKS_TOPIC = 'mqgate.tx-commits';
 
 /** Marks read in one go. */
 const READ_CHUNK = 5000;
@@ -29,15 +30,17 @@ const CLOCK_SLACK_MS = 60_000;
 export class CommitMarks {
   readonly #readers: Readers;
   readonly #admin: AdminClient;
+  readonly topic: string;
   /** Ids of the marks read so far, from `#from` (a time) to `#next` (an offset). */
   readonly #seen = new Set<string>();
   #from = Number.POSITIVE_INFINITY;
   #next = 0;
   #chain: Promise<unknown> = Promise.resolve();
 
-  constructor(readers: Readers, admin: AdminClient) {
+  constructor(readers: Readers, admin: AdminClient, topic: string) {
     this.#readers = readers;
     this.#admin = admin;
+    this.topic = topic;
   }
 
   /** The mark of a message committed to `topic`'s queue `queueId`, its record for the transaction. */
@@ -71,7 +74,7 @@ export class CommitMarks {
       this.#from = since;
     }
     while (this.#next < end) {
-      const got = await this.#readers.read(COMMIT_MARKS_TOPIC, 0, this.#next, READ_CHUNK, end);
+      const got = await this.#readers.read(this.topic, 0, this.#next, READ_CHUNK, end);
       // nothing more to read (transaction markers or aborted records up to the end): what is
       // not there now was not committed before the look began (the writer's own transaction
       // is over by then: its producer was replaced, which ends it)
@@ -86,12 +89,12 @@ export class CommitMarks {
   }
 
   async #end(): Promise<number> {
-    const offsets = await this.#admin.run((a) => a.fetchTopicOffsets(COMMIT_MARKS_TOPIC));
+    const offsets = await this.#admin.run((a) => a.fetchTopicOffsets(this.topic));
     return Number(offsets.find((p) => p.partition === 0)?.high ?? 0);
   }
 
   async #offsetAt(time: number): Promise<number> {
-    const at = await this.#admin.run((a) => a.fetchTopicOffsetsByTimestamp(COMMIT_MARKS_TOPIC, time));
+    const at = await this.#admin.run((a) => a.fetchTopicOffsetsByTimestamp(this.topic, time));
     return Number(at.find((p) => p.partition === 0)?.offset ?? 0);
   }
 }

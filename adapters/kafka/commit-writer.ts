@@ -25,7 +25,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { MqgateError } from '../../src/errors.js';
 import { withTimeout } from '../../src/with-timeout.js';
-import { COMMIT_MARKS_TOPIC, CommitMarks } from './commit-marks.js';
+import { CommitMarks } from './commit-marks.js';
 import { kafkaError, protocolType } from './kafka-errors.js';
 import type { PartitionBytes } from './request-budget.js';
 import { RequestBudget, partitionBytes } from './request-budget.js';
@@ -35,9 +35,10 @@ export interface CommitWriterOptions {
   readonly backend: string;
   readonly transactionalId: () => string;
   readonly confirmTimeoutMs: number;
-  readonly marks: CommitMarks;
-  /** Makes the marks topic (once). */
-  readonly ensureMarksTopic: () => Promise<void>;
+  /** The marks of this transactional id (their topic is its own). */
+  readonly marks: (transactionalId: string) => CommitMarks;
+  /** Makes a marks topic. */
+  readonly ensureMarksTopic: (topic: string) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -72,6 +73,7 @@ export class CommitWriter {
   #waiting: Pending[] = [];
   #busy = false;
   #producer: Promise<Producer> | undefined;
+  #marks: CommitMarks | undefined;
   #marksTopic: Promise<void> | undefined;
   /** Kafka transactions committed, tries that failed and went again, commits found already done. */
   readonly stats = { transactions: 0, retries: 0, found: 0 };
@@ -119,11 +121,15 @@ export class CommitWriter {
   async #write(batch: readonly Pending[], deadline: number): Promise<void> {
     let left = batch;
     try {
-      this.#marksTopic ??= this.#o.ensureMarksTopic();
+      const marks = (this.#marks ??= this.#o.marks(this.#id()));
+      this.#marksTopic ??= this.#o.ensureMarksTopic(marks.topic);
       await this.#marksTopic.catch((err: unknown) => {
         this.#marksTopic = undefined;
         throw err;
       });
+      // the producer first: its start ends what this transactional id left open (a commit
+      // under way finishes), so the marks below are all there is
+      await this.#connected();
       left = await this.#notFound(left, (p) => p.born < this.#startedAt || this.#uncertain.has(p.msgId));
       while (left.length > 0) {
         const began = Date.now();
@@ -173,7 +179,7 @@ export class CommitWriter {
     const asked = batch.filter(check);
     if (asked.length === 0) return [...batch];
     const from = since ?? Math.min(...asked.map((p) => p.born));
-    const found = await this.#o.marks.committed(
+    const found = await (this.#marks as CommitMarks).committed(
       asked.map((p) => p.msgId),
       from,
     );
@@ -197,9 +203,10 @@ export class CommitWriter {
         list?.push(p.record);
       }
       const marks = batch.map((p) => CommitMarks.mark(p.msgId, p.topic, p.record.partition));
+      const marksTopic = (this.#marks as CommitMarks).topic;
       const meta = await tx.sendBatch({
         acks: -1,
-        topicMessages: [...byTopic, [COMMIT_MARKS_TOPIC, marks] as const].map(([topic, messages]) => ({
+        topicMessages: [...byTopic, [marksTopic, marks] as const].map(([topic, messages]) => ({
           topic,
           messages,
         })),
@@ -226,17 +233,29 @@ export class CommitWriter {
     }
   }
 
+  #transactionalId: string | undefined;
+
+  #id(): string {
+    return (this.#transactionalId ??= this.#o.transactionalId());
+  }
+
   #connected(): Promise<Producer> {
     if (this.#producer === undefined) {
       const p = this.#o.kafka.producer({
-        transactionalId: this.#o.transactionalId(),
+        transactionalId: this.#id(),
         transactionTimeout: TRANSACTION_TIMEOUT_MS,
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 1000 },
       });
-      const connecting = p.connect().then(() => p);
+      // kafkajs starts the transactional id (InitProducerId) at the first transaction: an empty
+      // one, aborted without a request, starts it now
+      const connecting = p
+        .connect()
+        .then(() => p.transaction())
+        .then((tx) => tx.abort())
+        .then(() => p);
       this.#producer = connecting;
       connecting.catch(() => {
         if (this.#producer === connecting) this.#producer = undefined;

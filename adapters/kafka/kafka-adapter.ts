@@ -33,14 +33,14 @@ import { GroupConsumer } from './group-consumer.js';
 import { AdminClient } from './admin-client.js';
 import { kafkaError } from './kafka-errors.js';
 import { kafkaSeek } from './kafka-seek.js';
-import { groupIdOf } from './names.js';
+import { commitMarksTopicOf, groupIdOf } from './names.js';
 import { ProduceBatcher } from './produce-batcher.js';
 import { Readers } from './readers.js';
 import { RetryTopics } from './retry-topics.js';
 import { pinStart } from './start-position.js';
 import { TopicAdmin } from './topic-admin.js';
 import type { TopicInfo } from './topic-admin.js';
-import { COMMIT_MARKS_TOPIC, CommitMarks } from './commit-marks.js';
+import { CommitMarks } from './commit-marks.js';
 import { CommitWriter } from './commit-writer.js';
 
 export interface KafkaOptions {
@@ -133,8 +133,8 @@ export class KafkaAdapter implements BrokerAdapter {
       backend: o.name,
       transactionalId: o.transactionalId,
       confirmTimeoutMs: o.confirmTimeoutMs,
-      marks: new CommitMarks(this.#reads, this.#admin),
-      ensureMarksTopic: () => this.#topics.ensure(COMMIT_MARKS_TOPIC, 1).then(() => undefined),
+      marks: (id) => new CommitMarks(this.#reads, this.#admin, commitMarksTopicOf(id)),
+      ensureMarksTopic: (topic) => this.#topics.ensure(topic, 1).then(() => undefined),
       logger: o.logger,
     });
     const seek = kafkaSeek({

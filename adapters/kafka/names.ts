@@ -24,3 +24,6 @@ function part(name: string): string {
 export const retryTopicOf = (group: string, topic: string): string =>
   `mqgate.retry.${part(group)}.${part(topic)}`;
 export const dlqTopicOf = (group: string): string => `mqgate.dlq.${part(group)}`;
+/** A gateway's commit marks (commit-marks.ts), by its transactional id. */
+export const commitMarksTopicOf = (transactionalId: string): string =>
+  `mqgate.tx-commits.${part(transactionalId)}`;

@@ -15,7 +15,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KafkaAdapter } from '../../adapters/kafka/kafka-adapter.js';
-import { COMMIT_MARKS_TOPIC } from '../../adapters/kafka/commit-marks.js';
+import { commitMarksTopicOf } from '../../adapters/kafka/names.js';
 import type { OutboundMessage } from '../../adapters/index.js';
 import type { Running } from '../../src/cli/serve.js';
 import { startServer } from '../../src/cli/serve.js';
@@ -64,8 +64,22 @@ function message(queueId: number, body: string, born = Date.now()): OutboundMess
   return { queueId, msgId: newMsgId(), bornTimestamp: born, body, tag: undefined, keys: [], properties: {} };
 }
 
-/** The msgIds in every partition of `topic`, read_committed, in offset order per partition. */
-async function committed(a: KafkaAdapter, topic: string): Promise<string[]> {
+/**
+ * The msgIds in every partition of `topic`, read_committed, in offset order per partition, once
+ * there are `n` at least (or after 10 s): a commit's answer comes before Kafka has written its
+ * transaction markers, and a read_committed reader sees the records only after them. More than
+ * `n` (a duplicate) shows too.
+ */
+async function committed(a: KafkaAdapter, topic: string, n: number): Promise<string[]> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const ids = await readCommitted(a, topic);
+    if (ids.length >= n || Date.now() > until) return ids;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function readCommitted(a: KafkaAdapter, topic: string): Promise<string[]> {
   const seek = a.extras.seek;
   if (seek === undefined) throw new Error('kafka has seek');
   const ids: string[] = [];
@@ -112,14 +126,12 @@ describe('kafka transactional commits', () => {
       expect((await c.commit(b.transactionId)).state).toBe('COMMIT');
       expect((await c.rollback(rolledBack.transactionId)).state).toBe('ROLLBACK');
       const reader = adapter(`mqgate-test-${uniqueName('reader')}`);
-      expect((await committed(reader, topic)).sort()).toEqual([a.msgId, b.msgId].sort());
-      const marks = await committed(reader, COMMIT_MARKS_TOPIC);
-      expect(marks).toEqual(expect.arrayContaining([a.msgId, b.msgId]));
-      expect(marks).not.toContain(rolledBack.msgId);
-      // the gateway's transactional id is its own, kept in its data directory
-      expect(fs.readFileSync(path.join(dataDir, 'backends', 'kafka', 'transactional-id'), 'utf8')).toMatch(
-        /^mqgate-[0-9a-f]{16}\n$/,
-      );
+      expect((await committed(reader, topic, 2)).sort()).toEqual([a.msgId, b.msgId].sort());
+      // the gateway's transactional id is its own, kept in its data directory; its marks too
+      const id = fs.readFileSync(path.join(dataDir, 'backends', 'kafka', 'transactional-id'), 'utf8');
+      expect(id).toMatch(/^mqgate-[0-9a-f]{16}\n$/);
+      const marks = await committed(reader, commitMarksTopicOf(id.trim()), 2);
+      expect(marks.sort()).toEqual([a.msgId, b.msgId].sort());
       await c.deleteTopic(topic);
     } finally {
       await running.stop();
@@ -149,7 +161,7 @@ describe('kafka transactional commits', () => {
       expect((await c.commit(after.transactionId)).state).toBe('COMMIT');
       expect((await c.commit(before.transactionId)).state).toBe('COMMIT'); // known: nothing sent
       const reader = adapter(`mqgate-test-${uniqueName('kill-reader')}`);
-      expect((await committed(reader, topic)).sort()).toEqual([before.msgId, after.msgId].sort());
+      expect((await committed(reader, topic, 2)).sort()).toEqual([before.msgId, after.msgId].sort());
       await c.deleteTopic(topic);
     } finally {
       proc.child.kill('SIGKILL');
@@ -171,7 +183,7 @@ describe('kafka transactional commits', () => {
     expect((await after.sendCommitted(topic, m)).queueOffset).toBe(-1); // found, not sent
     const never = message(0, 'prepared before the crash, never committed', m.bornTimestamp);
     expect((await after.sendCommitted(topic, never)).queueOffset).toBeGreaterThanOrEqual(0);
-    expect((await committed(after, topic)).sort()).toEqual([m.msgId, never.msgId].sort());
+    expect((await committed(after, topic, 2)).sort()).toEqual([m.msgId, never.msgId].sort());
     expect(after.commitStats.found).toBe(1);
     await after.deleteTopic(topic);
   }, 60_000);
@@ -193,7 +205,7 @@ describe('kafka transactional commits', () => {
     await tx.send({ topic, messages: [{ partition: 0, value: 'never committed' }] });
     const m = message(0, 'after the restart');
     expect((await a.sendCommitted(topic, m)).queueOffset).toBeGreaterThanOrEqual(0);
-    expect(await committed(a, topic)).toEqual([m.msgId]);
+    expect(await committed(a, topic, 1)).toEqual([m.msgId]);
     await dead.disconnect().catch(() => undefined);
     await a.deleteTopic(topic);
   }, 60_000);
@@ -211,7 +223,7 @@ describe('kafka transactional commits', () => {
         await w.sendCommitted(topic, m);
         sent.push(m.msgId);
       }
-    expect((await committed(a, topic)).sort()).toEqual(sent.sort());
+    expect((await committed(a, topic, sent.length)).sort()).toEqual(sent.sort());
     expect(a.commitStats.retries + b.commitStats.retries).toBeGreaterThan(0); // fenced, then again
     await a.deleteTopic(topic);
   }, 120_000);
@@ -239,7 +251,7 @@ describe('kafka transactional commits', () => {
     sent.push(...many.map((m) => m.msgId));
     expect(receipts.every((r) => r.queueOffset >= 0)).toBe(true);
     expect(a.commitStats.transactions - serial).toBeLessThanOrEqual(100);
-    const got = await committed(a, topic);
+    const got = await committed(a, topic, sent.length);
     expect(got).toHaveLength(sent.length);
     expect(new Set(got)).toEqual(new Set(sent));
     await a.deleteTopic(topic);
