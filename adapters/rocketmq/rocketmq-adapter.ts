@@ -220,6 +220,7 @@ export class RocketmqAdapter implements BrokerAdapter {
       o.credit,
       async () => {
         this.#streams.delete(stream);
+        pop.close();
         await started?.then(() => consumer.shutdown()).catch(() => undefined);
       },
     );

@@ -2,13 +2,16 @@
  * A RocketMQ 5 SimpleConsumer as the POP consumer behind a delivery stream
  * (adapters/shared/pop-stream.ts): receive with an invisible time, ack by receipt handle, and
  * give back by making the message visible at once (changeInvisibleDuration 0, after which the
- * broker delivers it again with deliveryAttempt + 1).
+ * broker delivers it again with deliveryAttempt + 1). The invisible time asked for is kept at the
+ * broker in short renewed leases (held-views.ts), so that what a broker restart strands comes back
+ * soon.
  */
-import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
+import type { SimpleConsumer } from 'rocketmq-client-nodejs';
 import type { Logger } from 'pino';
 import type { ReceiveOptions, ReceivedMessage } from '../../src/broker/index.js';
 import type { PopConsumer } from '../shared/pop-stream.js';
 import { toStored } from './codec.js';
+import { HeldViews, LEASE_MS } from './held-views.js';
 
 const MAX_BATCH = 32;
 /** The proxy's shortest invisible time for a receive (minInvisibleTimeMillsForRecv). */
@@ -19,21 +22,25 @@ export class SimplePop implements PopConsumer {
   readonly #queues: () => number;
   readonly #log: Logger;
   /** What is out, by the receipt handle it was received with. */
-  readonly #out = new Map<string, MessageView>();
+  readonly #out: HeldViews;
 
   /** `queues`: the topic's write queue count now (a delivered message's queue is found from it). */
   constructor(consumer: SimpleConsumer, queues: () => number, log: Logger) {
     this.#consumer = consumer;
     this.#queues = queues;
     this.#log = log;
+    this.#out = new HeldViews(consumer, log);
   }
 
   async receive(o: ReceiveOptions): Promise<ReceivedMessage[]> {
     const invisibleMs = Math.max(MIN_INVISIBLE_MS, o.invisibleMs ?? MIN_INVISIBLE_MS);
-    const views = await this.#consumer.receive(Math.min(MAX_BATCH, o.maxMessages ?? MAX_BATCH), invisibleMs);
     const now = Date.now();
+    const views = await this.#consumer.receive(
+      Math.min(MAX_BATCH, o.maxMessages ?? MAX_BATCH),
+      Math.min(invisibleMs, LEASE_MS), // the rest of invisibleMs in renewals
+    );
     return views.map((v) => {
-      this.#out.set(v.receiptHandle, v);
+      this.#out.add(v.receiptHandle, v, now, invisibleMs);
       return {
         ...toStored(v, this.#queues()),
         deliveryAttempt: v.deliveryAttempt ?? 1,
@@ -45,7 +52,7 @@ export class SimplePop implements PopConsumer {
   }
 
   async ack(handle: string): Promise<void> {
-    const v = this.#take(handle);
+    const v = await this.#out.take(handle);
     if (v !== undefined) await this.#consumer.ack(v);
   }
 
@@ -55,7 +62,7 @@ export class SimplePop implements PopConsumer {
   }
 
   async release(handle: string): Promise<void> {
-    const v = this.#take(handle);
+    const v = await this.#out.take(handle);
     if (v === undefined) return;
     await this.#consumer.changeInvisibleDuration(v, 0).catch((err: unknown) => {
       // its invisible time runs out by itself: delivered again then
@@ -63,9 +70,8 @@ export class SimplePop implements PopConsumer {
     });
   }
 
-  #take(handle: string): MessageView | undefined {
-    const v = this.#out.get(handle);
-    this.#out.delete(handle);
-    return v;
+  /** Ends the renewals (the consumer is closing: what is out was given back). */
+  close(): void {
+    this.#out.close();
   }
 }
