@@ -35,6 +35,8 @@ export interface CommitWriterOptions {
   readonly backend: string;
   readonly transactionalId: () => string;
   readonly confirmTimeoutMs: number;
+  /** A transaction's produce request takes commits up to about this size. */
+  readonly maxRequestBytes: number;
   /** The marks of this transactional id (their topic is its own). */
   readonly marks: (transactionalId: string) => CommitMarks;
   /** Makes a marks topic. */
@@ -55,9 +57,8 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
-/** Commits in one Kafka transaction at most, and their bytes at most. */
+/** Commits in one Kafka transaction at most (their bytes: `maxRequestBytes`). */
 const MAX_BATCH = 500;
-const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** A Kafka transaction left open by a gateway that died ends after this long at the latest. */
 const TRANSACTION_TIMEOUT_MS = 15_000;
 /** The pause before a failed transaction goes again. */
@@ -101,7 +102,7 @@ export class CommitWriter {
   async #flush(): Promise<void> {
     if (this.#busy || this.#waiting.length === 0) return;
     this.#busy = true;
-    const budget = new RequestBudget(MAX_REQUEST_BYTES);
+    const budget = new RequestBudget(this.#o.maxRequestBytes);
     let n = 0;
     while (n < Math.min(this.#waiting.length, MAX_BATCH)) {
       const p = this.#waiting[n] as Pending;

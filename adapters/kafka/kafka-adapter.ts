@@ -133,6 +133,7 @@ export class KafkaAdapter implements BrokerAdapter {
       backend: o.name,
       transactionalId: o.transactionalId,
       confirmTimeoutMs: o.confirmTimeoutMs,
+      maxRequestBytes: MAX_REQUEST_BYTES,
       marks: (id) => new CommitMarks(this.#reads, this.#admin, commitMarksTopicOf(id)),
       ensureMarksTopic: (topic) => this.#topics.ensure(topic, 1).then(() => undefined),
       logger: o.logger,

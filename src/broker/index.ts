@@ -6,6 +6,7 @@ export type { SendInput, SendResult } from './send.js';
 export { SendStatus } from './send.js';
 export type { ReceivedMessage, NackOutcome } from './consume/engine.js';
 export type { Delivery, Subscription } from './consume/subscription.js';
+export { checkedCredit } from './consume/subscription.js';
 export type { GroupStats } from './consume/group-stats.js';
 export type { OffsetTarget, QueueOffset } from './offset-admin.js';
 export { ConsumeMode, ConsumeFrom } from './group-registry.js';

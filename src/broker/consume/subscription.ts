@@ -129,6 +129,13 @@ export interface Settler {
  * come. Iterating counts as a heartbeat; a subscription not heard from within the broker's
  * consumer expiry is closed and its unsettled messages go to the other consumers.
  */
+/** A subscriber's credit as asked (a credit frame, a subscribe), checked: 0..10000. */
+export function checkedCredit(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 10_000)
+    throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be an integer 0..10000, got ${n}`);
+  return n;
+}
+
 export class Subscription implements AsyncIterable<Delivery> {
   readonly id: string;
   readonly clientId: string;
@@ -198,9 +205,7 @@ export class Subscription implements AsyncIterable<Delivery> {
 
   /** Sets how many unsettled deliveries this subscriber can hold. */
   setCredit(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 10_000)
-      throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be an integer 0..10000, got ${n}`);
-    this.#credit = n;
+    this.#credit = checkedCredit(n);
     this.#settler.pump(this);
   }
 

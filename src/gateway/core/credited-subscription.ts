@@ -5,7 +5,7 @@
  * the subscription runs (or failed to start: the WebSocket answers the subscribe with it).
  */
 import type { Logger } from 'pino';
-import { MqgateError } from '../../errors.js';
+import { checkedCredit } from '../../broker/index.js';
 
 export abstract class CreditedSubscription {
   readonly group: string;
@@ -45,9 +45,7 @@ export abstract class CreditedSubscription {
   }
 
   setCredit(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 10_000)
-      throw new MqgateError('MQ_ERR_GROUP_INVALID', `credit must be an integer 0..10000, got ${n}`);
-    this.#credit = n;
+    this.#credit = checkedCredit(n);
     this.wake();
   }
 
